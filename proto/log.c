@@ -239,3 +239,24 @@ log_write_errno(log_level_t level, int rc, const char *module, const char *file,
     va_end(ap);
     return rc;
 }
+
+bool
+log_ratelimit_ok(log_ratelimit_t *rl, uint32_t burst, int64_t interval_ns,
+                 uint32_t *ret_suppressed)
+{
+    int64_t now = clock_mono_ns();
+    if (rl->window_start_ns == 0 || now - rl->window_start_ns >= interval_ns) {
+        rl->window_start_ns = now;
+        rl->count = 0;
+    }
+    if (rl->count >= burst) {
+        rl->suppressed++;
+        return false;
+    }
+    rl->count++;
+    if (ret_suppressed) {
+        *ret_suppressed = rl->suppressed;
+    }
+    rl->suppressed = 0;
+    return true;
+}

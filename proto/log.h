@@ -17,6 +17,7 @@
 #define PROTO_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #ifndef LOG_MODULE
 #define LOG_MODULE "main"
@@ -85,6 +86,23 @@ int log_write_errno(log_level_t level, int rc, const char *module, const char *f
 #define log_notice(...) log_at(LOG_LEVEL_NOTICE, __VA_ARGS__)
 #define log_info(...)   log_at(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...)  log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/*
+ * Rate limit for logging in hot paths: at most burst lines per interval; the first line after a
+ * quiet interval reports how many were suppressed. Zero-initialise; one per call site.
+ */
+typedef struct {
+    int64_t window_start_ns; /* start of the current interval (monotonic) */
+    uint32_t count;          /* lines let through in this interval */
+    uint32_t suppressed;     /* lines dropped since the last one let through */
+} log_ratelimit_t;
+
+/*
+ * True when a line may be written now. *ret_suppressed (may be NULL) receives how many lines
+ * were dropped since the last one allowed, so the caller can say so.
+ */
+bool log_ratelimit_ok(log_ratelimit_t *rl, uint32_t burst, int64_t interval_ns,
+                      uint32_t *ret_suppressed);
 
 #define log_errno(level, rc, ...)                                                                  \
     (log_is_enabled(level)                                                                         \

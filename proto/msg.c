@@ -23,17 +23,17 @@
 #include "msgscan.h"
 #include "xalloc.h"
 
-#define MSG_DEPTH_MAX     8  /* nesting allowed by the scan; the deepest payload needs 5 */
-#define MSG_HEADER_LEN    6  /* [version, type, source, seq, sent_ns, body] */
-#define MSG_DECIMAL_LEN   2  /* [mantissa, exponent] */
-#define MSG_DEC128_BIN    16 /* bytes of a big-endian 128-bit mantissa */
-#define MSG_TRADE_LEN     9  /* elements of one trade */
-#define MSG_BAR_LEN       19 /* elements of a BAR body */
-#define MSG_LEVELS_LEN    22 /* elements of a LEVELS body */
-#define MSG_PROFILE_LEN   8  /* elements of a PROFILE body */
-#define MSG_BIN_LEN       3  /* elements of one profile bin */
-#define MSG_HEARTBEAT_LEN 4  /* elements of a HEARTBEAT body */
-#define MSG_GAP_LEN       8  /* elements of a GAP body */
+#define MSG_DEPTH_MAX     8   /* nesting allowed by the scan; the deepest payload needs 5 */
+#define MSG_HEADER_LEN    6   /* [version, type, source, seq, sent_ns, body] */
+#define MSG_DECIMAL_LEN   2   /* [mantissa, exponent] */
+#define MSG_DEC128_BIN    16  /* bytes of a big-endian 128-bit mantissa */
+#define MSG_TRADE_LEN     9   /* elements of one trade */
+#define MSG_BAR_LEN       19  /* elements of a BAR body */
+#define MSG_LEVELS_LEN    22  /* elements of a LEVELS body */
+#define MSG_PROFILE_LEN   8   /* elements of a PROFILE body */
+#define MSG_BIN_LEN       3   /* elements of one profile bin */
+#define MSG_HEARTBEAT_LEN 4   /* elements of a HEARTBEAT body */
+#define MSG_GAP_LEN       8   /* elements of a GAP body */
 #define MSG_BUF_MIN       256 /* first allocation of a msg_buf_t */
 
 /* ---- names ---- */
@@ -262,7 +262,8 @@ s_enc_enum(msg_enc_t *e, int64_t v, int64_t count)
     s_enc_u64(e, (uint64_t) v);
 }
 
-/* A C string held in a char array of cap bytes: it must be terminated, and non-empty if required. */
+/* A C string held in a char array of cap bytes: it must be terminated, and non-empty if required.
+ */
 static void
 s_enc_str(msg_enc_t *e, const char *s, size_t cap, bool required)
 {
@@ -625,8 +626,7 @@ s_dec_i32(msg_dec_t *d, const msgpack_object *o, int32_t *ret, const msg_field_t
 }
 
 static void
-s_dec_u64(msg_dec_t *d, const msgpack_object *o, uint64_t min, uint64_t *ret,
-          const msg_field_t *f)
+s_dec_u64(msg_dec_t *d, const msgpack_object *o, uint64_t min, uint64_t *ret, const msg_field_t *f)
 {
     __int128 v = 0;
 
@@ -636,8 +636,7 @@ s_dec_u64(msg_dec_t *d, const msgpack_object *o, uint64_t min, uint64_t *ret,
 }
 
 static void
-s_dec_u32(msg_dec_t *d, const msgpack_object *o, uint32_t max, uint32_t *ret,
-          const msg_field_t *f)
+s_dec_u32(msg_dec_t *d, const msgpack_object *o, uint32_t max, uint32_t *ret, const msg_field_t *f)
 {
     __int128 v = 0;
 
@@ -842,8 +841,7 @@ s_dec_bar(msg_dec_t *d, const msgpack_object *o, msg_bar_t *bar)
 static void
 s_dec_levels(msg_dec_t *d, const msgpack_object *o, msg_levels_t *lv)
 {
-    const msgpack_object *a =
-        s_dec_array(d, o, MSG_LEVELS_LEN, "levels: body: not an array of 22");
+    const msgpack_object *a = s_dec_array(d, o, MSG_LEVELS_LEN, "levels: body: not an array of 22");
 
     if (!a) {
         return;
@@ -896,8 +894,8 @@ s_dec_bins(msg_dec_t *d, const msgpack_object *o, msg_profile_t *pr)
     pr->count = n;
     for (uint32_t i = 0; i < n && !d->reason; i++) {
         msg_profile_bin_t *bin = &pr->items[i];
-        const msgpack_object *a = s_dec_array(d, &o->via.array.ptr[i], MSG_BIN_LEN,
-                                              "profile: bin: not an array of 3");
+        const msgpack_object *a =
+            s_dec_array(d, &o->via.array.ptr[i], MSG_BIN_LEN, "profile: bin: not an array of 3");
 
         if (!a) {
             break;
@@ -1036,8 +1034,7 @@ s_dec_gap(msg_dec_t *d, const msgpack_object *o, msg_gap_t *gap)
 static void
 s_dec_msg(msg_dec_t *d, const msgpack_object *root, msg_t *msg)
 {
-    const msgpack_object *h =
-        s_dec_array(d, root, MSG_HEADER_LEN, "header: not an array of 6");
+    const msgpack_object *h = s_dec_array(d, root, MSG_HEADER_LEN, "header: not an array of 6");
     uint32_t version = 0;
     uint32_t type = 0;
 

@@ -55,11 +55,11 @@
 
 #include "decimal.h"
 
-#define MSG_VERSION         1
-#define MSG_TRADES_MAX      512    /* trades per TRADES frame (DESIGN.md §3) */
-#define MSG_PROFILE_BINS_MAX 65536 /* bins per PROFILE frame */
-#define MSG_COUNTERS_MAX    256    /* counters or labels per HEARTBEAT */
-#define MSG_FRAME_MAX_DEFAULT (1024 * 1024) /* default frame size limit in bytes */
+#define MSG_VERSION           1
+#define MSG_TRADES_MAX        512                    /* trades per TRADES frame (DESIGN.md §3) */
+#define MSG_PROFILE_BINS_MAX  65536                  /* bins per PROFILE frame */
+#define MSG_COUNTERS_MAX      256                    /* counters or labels per HEARTBEAT */
+#define MSG_FRAME_MAX_DEFAULT ((size_t) 1024 * 1024) /* default frame size limit in bytes */
 
 #define MSG_SOURCE_MAX   63  /* producer instance name, "collector-binance-a" */
 #define MSG_EXCHANGE_MAX 15  /* "binance", "bybit", "*" for composites */
@@ -88,7 +88,7 @@ typedef enum {
 
 typedef enum {
     MSG_SIDE_UNKNOWN = 0,
-    MSG_SIDE_BUY = 1, /* the taker bought */
+    MSG_SIDE_BUY = 1,  /* the taker bought */
     MSG_SIDE_SELL = 2, /* the taker sold */
     MSG_SIDE_COUNT
 } msg_side_t;
@@ -112,8 +112,8 @@ typedef struct {
 } msg_trade_t;
 
 typedef struct {
-    uint32_t count;      /* trades in items, 0..MSG_TRADES_MAX */
-    msg_trade_t *items;  /* owned by the message */
+    uint32_t count;     /* trades in items, 0..MSG_TRADES_MAX */
+    msg_trade_t *items; /* owned by the message */
 } msg_trades_t;
 
 /* Bar flags. */
@@ -140,26 +140,26 @@ typedef struct {
 } msg_bar_t;
 
 typedef struct {
-    msg_instrument_t inst;   /* instrument */
+    msg_instrument_t inst;    /* instrument */
     int64_t session_start_ns; /* session anchor */
-    int64_t ts_ns;           /* event time the levels are as of */
-    decimal_t vwap;          /* session VWAP */
-    decimal_t stddev;        /* σ of price weighted by volume */
-    decimal_t upper1;        /* vwap + 1σ */
-    decimal_t lower1;        /* vwap - 1σ */
-    decimal_t upper2;        /* vwap + 2σ */
-    decimal_t lower2;        /* vwap - 2σ */
-    decimal_t poc;           /* point of control: low edge of the POC bin */
-    decimal_t vah;           /* value area high */
-    decimal_t val;           /* value area low */
-    decimal_t high;          /* session high */
-    decimal_t low;           /* session low */
-    dec128_t volume;         /* Σ qty */
-    dec128_t buy_volume;     /* Σ qty of taker buys */
-    dec128_t sell_volume;    /* Σ qty of taker sells */
-    dec128_t delta;          /* buy_volume - sell_volume */
-    uint64_t trade_count;    /* trades in the session */
-    uint32_t is_final;       /* 1 when the session has closed */
+    int64_t ts_ns;            /* event time the levels are as of */
+    decimal_t vwap;           /* session VWAP */
+    decimal_t stddev;         /* σ of price weighted by volume */
+    decimal_t upper1;         /* vwap + 1σ */
+    decimal_t lower1;         /* vwap - 1σ */
+    decimal_t upper2;         /* vwap + 2σ */
+    decimal_t lower2;         /* vwap - 2σ */
+    decimal_t poc;            /* point of control: low edge of the POC bin */
+    decimal_t vah;            /* value area high */
+    decimal_t val;            /* value area low */
+    decimal_t high;           /* session high */
+    decimal_t low;            /* session low */
+    dec128_t volume;          /* Σ qty */
+    dec128_t buy_volume;      /* Σ qty of taker buys */
+    dec128_t sell_volume;     /* Σ qty of taker sells */
+    dec128_t delta;           /* buy_volume - sell_volume */
+    uint64_t trade_count;     /* trades in the session */
+    uint32_t is_final;        /* 1 when the session has closed */
 } msg_levels_t;
 
 typedef struct {
@@ -189,29 +189,29 @@ typedef struct {
 } msg_label_t;
 
 typedef struct {
-    int32_t pid;              /* worker's pid */
-    int64_t started_ns;       /* when the worker started */
-    uint32_t counter_count;   /* entries in counters */
-    msg_counter_t *counters;  /* owned by the message */
-    uint32_t label_count;     /* entries in labels */
-    msg_label_t *labels;      /* owned by the message */
+    int32_t pid;             /* worker's pid */
+    int64_t started_ns;      /* when the worker started */
+    uint32_t counter_count;  /* entries in counters */
+    msg_counter_t *counters; /* owned by the message */
+    uint32_t label_count;    /* entries in labels */
+    msg_label_t *labels;     /* owned by the message */
 } msg_heartbeat_t;
 
 typedef struct {
-    msg_instrument_t inst;                   /* instrument */
+    msg_instrument_t inst;                    /* instrument */
     char from_trade_id[MSG_TRADE_ID_MAX + 1]; /* last id seen before the hole ("" if unknown) */
     char to_trade_id[MSG_TRADE_ID_MAX + 1];   /* first id seen after the hole ("" if unknown) */
-    int64_t from_ts_ns;                      /* time of the last trade before the hole */
-    int64_t to_ts_ns;                        /* time of the first trade after it */
-    char reason[MSG_REASON_MAX + 1];         /* why it could not be filled */
+    int64_t from_ts_ns;                       /* time of the last trade before the hole */
+    int64_t to_ts_ns;                         /* time of the first trade after it */
+    char reason[MSG_REASON_MAX + 1];          /* why it could not be filled */
 } msg_gap_t;
 
 typedef struct {
-    uint32_t version;                  /* MSG_VERSION */
-    msg_type_t type;                   /* which body is set */
-    char source[MSG_SOURCE_MAX + 1];   /* producer instance name */
-    uint64_t seq;                      /* gap-free per source, from 1 */
-    int64_t sent_ns;                   /* producer's clock when sent */
+    uint32_t version;                /* MSG_VERSION */
+    msg_type_t type;                 /* which body is set */
+    char source[MSG_SOURCE_MAX + 1]; /* producer instance name */
+    uint64_t seq;                    /* gap-free per source, from 1 */
+    int64_t sent_ns;                 /* producer's clock when sent */
     union {
         msg_trades_t trades;
         msg_bar_t bar;

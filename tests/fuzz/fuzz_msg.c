@@ -114,8 +114,8 @@ s_profile_is_equal(const msg_profile_t *x, const msg_profile_t *y)
 static bool
 s_heartbeat_is_equal(const msg_heartbeat_t *x, const msg_heartbeat_t *y)
 {
-    if (x->pid != y->pid || x->started_ns != y->started_ns
-        || x->counter_count != y->counter_count || x->label_count != y->label_count) {
+    if (x->pid != y->pid || x->started_ns != y->started_ns || x->counter_count != y->counter_count
+        || x->label_count != y->label_count) {
         return false;
     }
     for (uint32_t i = 0; i < x->counter_count; i++) {

@@ -136,6 +136,24 @@ START_TEST(test_log_parse_names)
 }
 END_TEST
 
+START_TEST(test_log_ratelimit_counts_suppressed)
+{
+    log_ratelimit_t rl = {0};
+    uint32_t suppressed = 99;
+    int allowed = 0;
+    for (int i = 0; i < 10; i++) {
+        allowed += log_ratelimit_ok(&rl, 3, 60LL * 1000000000LL, &suppressed);
+    }
+    ck_assert_int_eq(allowed, 3);
+    ck_assert_uint_eq(rl.suppressed, 7);
+    /* A new interval lets a line through and reports the 7 dropped ones. */
+    rl.window_start_ns -= 61LL * 1000000000LL;
+    ck_assert(log_ratelimit_ok(&rl, 3, 60LL * 1000000000LL, &suppressed));
+    ck_assert_uint_eq(suppressed, 7);
+    ck_assert_uint_eq(rl.suppressed, 0);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -149,6 +167,7 @@ log_suite(void)
     tcase_add_test(tc, test_log_json_format_escapes);
     tcase_add_test(tc, test_log_long_message_is_cut_to_one_line);
     tcase_add_test(tc, test_log_parse_names);
+    tcase_add_test(tc, test_log_ratelimit_counts_suppressed);
     suite_add_tcase(s, tc);
     return s;
 }

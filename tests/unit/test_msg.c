@@ -790,8 +790,7 @@ START_TEST(test_msg_encode_appends)
     ck_assert_int_eq(msg_decode(buf.data, first, TEST_FRAME_MAX, &out, NULL), 0);
     s_assert_msg_eq(&a, &out);
     msg_finish(&out);
-    ck_assert_int_eq(msg_decode(buf.data + first, buf.len - first, TEST_FRAME_MAX, &out, NULL),
-                     0);
+    ck_assert_int_eq(msg_decode(buf.data + first, buf.len - first, TEST_FRAME_MAX, &out, NULL), 0);
     s_assert_msg_eq(&b, &out);
     msg_finish(&out);
     /* Both frames back to back are one frame with trailing bytes. */
@@ -813,14 +812,14 @@ s_encode_fails(const msg_t *m)
     ck_assert_int_eq(msg_encode(m, &buf), -EINVAL);
     ck_assert_uint_eq(buf.len, 0);
     /* With bytes already in the buffer they stay, and nothing is appended. */
-    ck_assert_int_eq(msg_encode(&(msg_t){.version = MSG_VERSION,
-                                         .type = MSG_TYPE_GAP,
-                                         .source = "x",
-                                         .seq = 1,
-                                         .body.gap = {.inst = {.exchange = "e", .symbol = "s"},
-                                                      .reason = "r"}},
-                                &buf),
-                     0);
+    ck_assert_int_eq(
+        msg_encode(&(msg_t){.version = MSG_VERSION,
+                            .type = MSG_TYPE_GAP,
+                            .source = "x",
+                            .seq = 1,
+                            .body.gap = {.inst = {.exchange = "e", .symbol = "s"}, .reason = "r"}},
+                   &buf),
+        0);
     {
         size_t len = buf.len;
 
@@ -1340,7 +1339,7 @@ START_TEST(test_msg_decode_strings)
 
     for (int v = 0; v < 5; v++) {
         static const char *const want[] = {
-            "gap: exchange: too long", "gap: symbol: too long", "gap: to_trade_id: too long",
+            "gap: exchange: too long", "gap: symbol: too long",     "gap: to_trade_id: too long",
             "gap: reason: too long",   "gap: reason: contains NUL",
         };
 
@@ -1384,12 +1383,12 @@ START_TEST(test_msg_decode_huge_counts)
         {"\x96\x01\x05\xa1s\x01\x00\x94\x01\x01\xdf\x00\x01\x00\x00\x80", 16, NULL},
         {"\x91\xdd\xff\xff\xff\xff\x91\xdd\xff\xff\xff\xff", 12, NULL},
         {"\x9f\x9f\x9f\x9f\x9f", 5, NULL},
-        {"\xdb\xff\xff\xff\xff", 5, ""}, /* str 32 */
-        {"\xda\x00\x10xx", 5, ""},         /* str 16 */
-        {"\xd9\x05xx", 4, ""},              /* str 8 */
-        {"\xc6\xff\xff\xff\xff", 5, ""}, /* bin 32 */
-        {"\xc9\xff\xff\xff\xff\x01", 6, ""}, /* ext 32 */
-        {"\xc7\x00", 2, ""},                /* ext 8 without its type byte */
+        {"\xdb\xff\xff\xff\xff", 5, ""},             /* str 32 */
+        {"\xda\x00\x10xx", 5, ""},                   /* str 16 */
+        {"\xd9\x05xx", 4, ""},                       /* str 8 */
+        {"\xc6\xff\xff\xff\xff", 5, ""},             /* bin 32 */
+        {"\xc9\xff\xff\xff\xff\x01", 6, ""},         /* ext 32 */
+        {"\xc7\x00", 2, ""},                         /* ext 8 without its type byte */
         {"\xd8\x01", 2, "msgpack: truncated value"}, /* fixext 16 */
         {"\xdb\xff\xff\xff", 4, "msgpack: truncated length field"},
     };
@@ -1783,7 +1782,8 @@ START_TEST(test_msg_decode_every_node_wrong_kind)
                                 .via.ext = {.type = 1, .size = 1, .ptr = "x"}};
     const msgpack_object int7 = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 7};
     const msgpack_object str = {.type = MSGPACK_OBJECT_STR, .via.str = {.size = 1, .ptr = "7"}};
-    const msgpack_object str16 = {.type = MSGPACK_OBJECT_STR, .via.str = {.size = 16, .ptr = bin16}};
+    const msgpack_object str16 = {.type = MSGPACK_OBJECT_STR,
+                                  .via.str = {.size = 16, .ptr = bin16}};
     const msgpack_object bin = {.type = MSGPACK_OBJECT_BIN, .via.bin = {.size = 1, .ptr = "7"}};
     const msgpack_object arr = {.type = MSGPACK_OBJECT_ARRAY, .via.array = {.size = 0}};
     const msgpack_object map = {.type = MSGPACK_OBJECT_MAP, .via.map = {.size = 0}};
@@ -1858,9 +1858,9 @@ START_TEST(test_msg_decode_every_node_wrong_kind)
             /* A fixed-length array one short or one long; only batches may change length. */
             if (saved.type == MSGPACK_OBJECT_ARRAY) {
                 msgpack_object *grown = xcalloc(saved.via.array.size + 1, sizeof *grown);
-                bool variable = (t == MSG_TYPE_TRADES && node == &root.via.array.ptr[5])
-                                || (t == MSG_TYPE_PROFILE
-                                    && node == &root.via.array.ptr[5].via.array.ptr[7]);
+                bool variable =
+                    (t == MSG_TYPE_TRADES && node == &root.via.array.ptr[5])
+                    || (t == MSG_TYPE_PROFILE && node == &root.via.array.ptr[5].via.array.ptr[7]);
 
                 if (saved.via.array.size > 0) {
                     node->via.array.size--;
@@ -1912,10 +1912,9 @@ END_TEST
 
 START_TEST(test_msg_decode_random_mutations)
 {
-    static const unsigned char interesting[] = {0x00, 0x01, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
-                                                0xbf, 0xc0, 0xc1, 0xc4, 0xc6, 0xca, 0xcb, 0xcc,
-                                                0xcf, 0xd3, 0xd8, 0xd9, 0xdb, 0xdc, 0xdd, 0xde,
-                                                0xdf, 0xe0, 0xff};
+    static const unsigned char interesting[] = {
+        0x00, 0x01, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc4, 0xc6, 0xca,
+        0xcb, 0xcc, 0xcf, 0xd3, 0xd8, 0xd9, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff};
     uint64_t state = TEST_SEED ^ 0x5555;
     unsigned runs = s_scaled(TEST_MUTATE_RUNS);
     unsigned accepted = 0;
@@ -2005,17 +2004,17 @@ s_pack_all_formats(msgpack_packer *pk, bool big)
     msgpack_pack_fix_int64(pk, INT64_MIN);
     msgpack_pack_float(pk, 1.5f);
     msgpack_pack_double(pk, -2.25);
-    msgpack_pack_str_with_body(pk, bytes, 5);   /* fixstr */
-    msgpack_pack_str_with_body(pk, bytes, 40);  /* str 8 */
-    msgpack_pack_str_with_body(pk, bytes, 300); /* str 16 */
-    msgpack_pack_bin_with_body(pk, bytes, 3);   /* bin 8 */
-    msgpack_pack_bin_with_body(pk, bytes, 300); /* bin 16 */
-    msgpack_pack_ext_with_body(pk, bytes, 1, 1);  /* fixext 1 */
-    msgpack_pack_ext_with_body(pk, bytes, 2, 2);  /* fixext 2 */
-    msgpack_pack_ext_with_body(pk, bytes, 4, 3);  /* fixext 4 */
-    msgpack_pack_ext_with_body(pk, bytes, 8, -1); /* fixext 8 */
-    msgpack_pack_ext_with_body(pk, bytes, 16, 5); /* fixext 16 */
-    msgpack_pack_ext_with_body(pk, bytes, 3, 6);  /* ext 8 */
+    msgpack_pack_str_with_body(pk, bytes, 5);      /* fixstr */
+    msgpack_pack_str_with_body(pk, bytes, 40);     /* str 8 */
+    msgpack_pack_str_with_body(pk, bytes, 300);    /* str 16 */
+    msgpack_pack_bin_with_body(pk, bytes, 3);      /* bin 8 */
+    msgpack_pack_bin_with_body(pk, bytes, 300);    /* bin 16 */
+    msgpack_pack_ext_with_body(pk, bytes, 1, 1);   /* fixext 1 */
+    msgpack_pack_ext_with_body(pk, bytes, 2, 2);   /* fixext 2 */
+    msgpack_pack_ext_with_body(pk, bytes, 4, 3);   /* fixext 4 */
+    msgpack_pack_ext_with_body(pk, bytes, 8, -1);  /* fixext 8 */
+    msgpack_pack_ext_with_body(pk, bytes, 16, 5);  /* fixext 16 */
+    msgpack_pack_ext_with_body(pk, bytes, 3, 6);   /* ext 8 */
     msgpack_pack_ext_with_body(pk, bytes, 300, 7); /* ext 16 */
     msgpack_pack_array(pk, 0);                     /* empty fixarray */
     msgpack_pack_array(pk, 16);                    /* array 16 */
@@ -2033,10 +2032,10 @@ s_pack_all_formats(msgpack_packer *pk, bool big)
     msgpack_pack_str_with_body(pk, bytes, 0); /* empty fixstr */
     msgpack_pack_bin_with_body(pk, bytes, 0);
     if (big) {
-        msgpack_pack_str_with_body(pk, bytes, big_len);       /* str 32 */
-        msgpack_pack_bin_with_body(pk, bytes, big_len);       /* bin 32 */
-        msgpack_pack_ext_with_body(pk, bytes, big_len, 8);    /* ext 32 */
-        msgpack_pack_array(pk, 70000);                        /* array 32 */
+        msgpack_pack_str_with_body(pk, bytes, big_len);    /* str 32 */
+        msgpack_pack_bin_with_body(pk, bytes, big_len);    /* bin 32 */
+        msgpack_pack_ext_with_body(pk, bytes, big_len, 8); /* ext 32 */
+        msgpack_pack_array(pk, 70000);                     /* array 32 */
         for (int i = 0; i < 70000; i++) {
             msgpack_pack_true(pk);
         }
@@ -2072,7 +2071,7 @@ START_TEST(test_msg_scan_all_formats)
     msgpack_sbuffer_clear(&sb);
 
     s_pack_all_formats(&pk, true);
-    ck_assert_uint_gt(sb.size, 4 * 70000);
+    ck_assert_uint_gt(sb.size, (size_t) 4 * 70000);
     ck_assert_int_eq(msgscan_check(sb.data, sb.size, 2, &reason), 0);
     s_decode_fails(sb.data, sb.size, "header: not an array of 6");
     for (size_t cut = 1; cut < 64; cut++) {
