@@ -16,16 +16,16 @@
 #define BEAT_HWM 16 /* heartbeats queued at most; older ones are worthless */
 
 struct beat {
-    zsock_t *push;                             /* PUSH to the supervisor, or NULL */
-    char source[MSG_SOURCE_MAX + 1];           /* instance name */
-    int64_t started_ns;                        /* when the worker started */
-    uint64_t seq;                              /* heartbeats sent, numbering them */
-    msg_counter_t counters[MSG_COUNTERS_MAX];  /* registered counters */
-    uint32_t counter_count;                    /* used entries of counters */
-    int64_t discard;                           /* target for counters beyond the table */
-    msg_label_t labels[MSG_COUNTERS_MAX];      /* labels */
-    uint32_t label_count;                      /* used entries of labels */
-    msg_buf_t buf;                             /* encode buffer, reused */
+    zsock_t *push;                            /* PUSH to the supervisor, or NULL */
+    char source[MSG_SOURCE_MAX + 1];          /* instance name */
+    int64_t started_ns;                       /* when the worker started */
+    uint64_t seq;                             /* heartbeats sent, numbering them */
+    msg_counter_t counters[MSG_COUNTERS_MAX]; /* registered counters */
+    uint32_t counter_count;                   /* used entries of counters */
+    int64_t discard;                          /* target for counters beyond the table */
+    msg_label_t labels[MSG_COUNTERS_MAX];     /* labels */
+    uint32_t label_count;                     /* used entries of labels */
+    msg_buf_t buf;                            /* encode buffer, reused */
 };
 
 beat_t *
@@ -104,7 +104,9 @@ beat_send(beat_t *self)
     if (!self->push) {
         return 0;
     }
-    msg_t m = {.version = MSG_VERSION, .type = MSG_TYPE_HEARTBEAT, .seq = self->seq + 1,
+    msg_t m = {.version = MSG_VERSION,
+               .type = MSG_TYPE_HEARTBEAT,
+               .seq = self->seq + 1,
                .sent_ns = clock_now_ns()};
     snprintf(m.source, sizeof m.source, "%s", self->source);
     m.body.heartbeat.pid = (int32_t) getpid();

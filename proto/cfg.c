@@ -22,8 +22,8 @@
 #include "clock.h"
 #include "xalloc.h"
 
-#define CFG_WHERE_MAX 320 /* "file:line" or "env NAME" */
-#define CFG_NAME_MAX  256 /* "section.entry.key" */
+#define CFG_WHERE_MAX  320 /* "file:line" or "env NAME" */
+#define CFG_NAME_MAX   256 /* "section.entry.key" */
 #define CFG_ENV_PREFIX "TICKPIPE_"
 
 struct cfg_ctx {
@@ -40,7 +40,7 @@ struct cfg_ctx {
         const void *addr;          /* a field, or a section/entry struct */
         bool is_struct;            /* addr names the struct, not its first field */
         char where[CFG_WHERE_MAX]; /* "file:line" or "env NAME" */
-    } *origins;                 /* where each value was set, for cross-field messages */
+    } * origins;                   /* where each value was set, for cross-field messages */
 };
 
 /* Remember where the value at addr came from (the latest origin wins). */
@@ -99,8 +99,7 @@ cfg_errors_print(const cfg_errors_t *self, FILE *out)
     }
 }
 
-static void __attribute__((format(printf, 2, 3)))
-s_error(cfg_errors_t *errs, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) s_error(cfg_errors_t *errs, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -326,8 +325,8 @@ s_set_value(cfg_errors_t *errs, const char *where, const char *name, const cfg_k
     case CFG_TYPE_SIZE:
         rc = cfg_parse_size(text, &v);
         if (rc < 0) {
-            s_error(errs, "%s: %s: '%s' is not a size (bytes, or with KiB MiB GiB KB MB GB)",
-                    where, name, text);
+            s_error(errs, "%s: %s: '%s' is not a size (bytes, or with KiB MiB GiB KB MB GB)", where,
+                    name, text);
             return;
         }
         break;
@@ -388,8 +387,8 @@ s_set_value(cfg_errors_t *errs, const char *where, const char *name, const cfg_k
 
 /* Set a value and remember where it came from. */
 static void
-s_set_traced(cfg_ctx_t *ctx, const char *where, const char *name, const cfg_key_t *k,
-             void *section, const char *text)
+s_set_traced(cfg_ctx_t *ctx, const char *where, const char *name, const cfg_key_t *k, void *section,
+             const char *text)
 {
     s_set_value(ctx->errs, where, name, k, section, text);
     s_origin_set(ctx, (char *) section + k->offset, false, where);
@@ -622,8 +621,8 @@ s_load_map(cfg_ctx_t *ctx, yaml_document_t *doc, const cfg_section_t *sec, yaml_
     }
     if (mapping->type != YAML_MAPPING_NODE) {
         s_where(where, sizeof where, ctx->file, mapping);
-        s_error(ctx->errs, "%s: %s: expected a mapping of named entries, got %s", where,
-                sec->name, s_node_kind(mapping));
+        s_error(ctx->errs, "%s: %s: expected a mapping of named entries, got %s", where, sec->name,
+                s_node_kind(mapping));
         return;
     }
     for (yaml_node_pair_t *p = mapping->data.mapping.pairs.start;
@@ -683,8 +682,7 @@ s_load_yaml(cfg_ctx_t *ctx, const char *data, size_t len)
         yaml_node_t *vn = yaml_document_get_node(&doc, p->value);
         s_where(where, sizeof where, ctx->file, kn);
         if (kn->type != YAML_SCALAR_NODE) {
-            s_error(ctx->errs, "%s: section names must be scalars, got %s", where,
-                    s_node_kind(kn));
+            s_error(ctx->errs, "%s: section names must be scalars, got %s", where, s_node_kind(kn));
             continue;
         }
         const char *name = (const char *) kn->data.scalar.value;
@@ -796,8 +794,8 @@ s_load_env(cfg_ctx_t *ctx, char *const *envp)
             if (sec->is_map) {
                 cfg_map_t *map = (cfg_map_t *) ((char *) ctx->root + sec->offset);
                 for (size_t i = 0; i < map->count && !used; i++) {
-                    used = s_env_try_keys(ctx, sec, map->names[i], cfg_map_at(sec, map, i),
-                                          var, var_len, eq + 1);
+                    used = s_env_try_keys(ctx, sec, map->names[i], cfg_map_at(sec, map, i), var,
+                                          var_len, eq + 1);
                 }
             } else {
                 used = s_env_try_keys(ctx, sec, NULL, (char *) ctx->root + sec->offset, var,
@@ -891,8 +889,8 @@ s_load(const cfg_schema_t *schema, const char *name, const char *data, size_t le
        char *const *envp, cfg_errors_t *errs)
 {
     size_t before = errs->count;
-    cfg_ctx_t ctx = {.schema = schema, .root = xcalloc(1, schema->size), .file = name,
-                     .errs = errs};
+    cfg_ctx_t ctx = {
+        .schema = schema, .root = xcalloc(1, schema->size), .file = name, .errs = errs};
     for (const cfg_section_t *sec = schema->sections; sec->name; sec++) {
         if (!sec->is_map) {
             s_apply_defaults(errs, sec, (char *) ctx.root + sec->offset);
@@ -919,8 +917,7 @@ cfg_load_buffer(const cfg_schema_t *schema, const char *name, const char *data, 
 }
 
 void *
-cfg_load_file(const cfg_schema_t *schema, const char *path, char *const *envp,
-              cfg_errors_t *errs)
+cfg_load_file(const cfg_schema_t *schema, const char *path, char *const *envp, cfg_errors_t *errs)
 {
     if (!path) {
         return s_load(schema, "config", NULL, 0, envp, errs);

@@ -44,27 +44,27 @@ typedef enum {
 #define CFG_FLAG_URL      0x8u /* STRING holding a URL whose password must be redacted */
 
 typedef struct {
-    size_t count;  /* strings in items */
-    char **items;  /* owned by the root */
+    size_t count; /* strings in items */
+    char **items; /* owned by the root */
 } cfg_list_t;
 
 typedef struct {
-    size_t count;  /* entries */
-    char **names;  /* entry names, in file order; owned by the root */
-    void **items;  /* count structs of the section's size, each allocated on its own so that
-                      pointers to an entry stay valid while entries are added */
+    size_t count; /* entries */
+    char **names; /* entry names, in file order; owned by the root */
+    void **items; /* count structs of the section's size, each allocated on its own so that
+                     pointers to an entry stay valid while entries are added */
 } cfg_map_t;
 
 typedef struct {
-    const char *key;             /* YAML key, lower case */
-    cfg_type_t type;             /* value type */
-    const char *def;             /* default as text (NULL: none) */
-    int64_t min;                 /* INT, DURATION (ns), SIZE (bytes); LIST: min items */
-    int64_t max;                 /* ditto; LIST: max items */
-    const char *const *choices;  /* ENUM: NULL-terminated names */
-    size_t offset;               /* offsetof() in the section struct */
-    const char *help;            /* one line, used by --help and the reference */
-    unsigned flags;              /* CFG_FLAG_* */
+    const char *key;            /* YAML key, lower case */
+    cfg_type_t type;            /* value type */
+    const char *def;            /* default as text (NULL: none) */
+    int64_t min;                /* INT, DURATION (ns), SIZE (bytes); LIST: min items */
+    int64_t max;                /* ditto; LIST: max items */
+    const char *const *choices; /* ENUM: NULL-terminated names */
+    size_t offset;              /* offsetof() in the section struct */
+    const char *help;           /* one line, used by --help and the reference */
+    unsigned flags;             /* CFG_FLAG_* */
 } cfg_key_t;
 
 /*
@@ -75,13 +75,13 @@ typedef struct cfg_ctx cfg_ctx_t;
 typedef int (*cfg_check_fn)(cfg_ctx_t *ctx, const char *entry, void *section, void *arg);
 
 typedef struct {
-    const char *name;       /* YAML section name */
-    const cfg_key_t *keys;  /* table ending with {.key = NULL} */
-    size_t size;            /* sizeof the section struct */
-    size_t offset;          /* offsetof() the struct (single) or cfg_map_t (map) in the root */
-    bool is_map;            /* named entries */
-    cfg_check_fn check;     /* may be NULL */
-    const char *help;       /* one line */
+    const char *name;      /* YAML section name */
+    const cfg_key_t *keys; /* table ending with {.key = NULL} */
+    size_t size;           /* sizeof the section struct */
+    size_t offset;         /* offsetof() the struct (single) or cfg_map_t (map) in the root */
+    bool is_map;           /* named entries */
+    cfg_check_fn check;    /* may be NULL */
+    const char *help;      /* one line */
 } cfg_section_t;
 
 typedef struct {
@@ -91,8 +91,8 @@ typedef struct {
 
 /* The problems a load found. Owned by whoever called cfg_errors_init. */
 typedef struct {
-    size_t count;  /* messages */
-    char **items;  /* "file:line: key: reason" */
+    size_t count; /* messages */
+    char **items; /* "file:line: key: reason" */
 } cfg_errors_t;
 
 void cfg_errors_init(cfg_errors_t *self);

@@ -61,8 +61,7 @@ cli_check_config(const char *path)
 }
 
 int
-cli_start(const cli_spec_t *spec, int argc, char **argv, cli_args_t *ret_args,
-          config_t **ret_cfg)
+cli_start(const cli_spec_t *spec, int argc, char **argv, cli_args_t *ret_args, config_t **ret_cfg)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},

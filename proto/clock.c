@@ -65,8 +65,7 @@ s_format_iso(int64_t ts_ns, char *buf, size_t size, bool nanos)
     int n;
     if (nanos) {
         n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long long) frac);
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long) frac);
     } else {
         n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
@@ -147,12 +146,16 @@ clock_parse_iso(const char *s, int64_t *ret_ns)
     if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0) {
         return -EINVAL;
     }
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-                    .tm_hour = hour, .tm_min = min, .tm_sec = sec};
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = mon - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = min,
+                    .tm_sec = sec};
     time_t t = timegm(&tm);
     /* timegm normalises out-of-range fields; a date that changed was not a real date. */
-    if (tm.tm_year != year - 1900 || tm.tm_mon != mon - 1 || tm.tm_mday != day
-        || tm.tm_hour != hour || tm.tm_min != min || tm.tm_sec != sec) {
+    if (tm.tm_year != year - 1900 || tm.tm_mon != mon - 1 || tm.tm_mday != day || tm.tm_hour != hour
+        || tm.tm_min != min || tm.tm_sec != sec) {
         return -EINVAL;
     }
     *ret_ns = (int64_t) t * CLOCK_NS_PER_SEC + frac;

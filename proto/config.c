@@ -57,10 +57,8 @@ static const cfg_key_t s_paths_keys[] = {
 };
 
 static const cfg_key_t s_endpoints_keys[] = {
-    {"aggregator_trades", CFG_TYPE_STRING, "", 0, 0, NULL,
-     K(config_endpoints_t, aggregator_trades),
-     "Aggregator SUB binds here, collectors connect; empty: ipc://<run_dir>/aggregator-trades.",
-     0},
+    {"aggregator_trades", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_endpoints_t, aggregator_trades),
+     "Aggregator SUB binds here, collectors connect; empty: ipc://<run_dir>/aggregator-trades.", 0},
     {"writer_trades", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_endpoints_t, writer_trades),
      "Writer SUB binds here, collectors connect; empty: ipc://<run_dir>/writer-trades.", 0},
     {"writer_pull", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_endpoints_t, writer_pull),
@@ -68,22 +66,21 @@ static const cfg_key_t s_endpoints_keys[] = {
     {"aggregator_pub", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_endpoints_t, aggregator_pub),
      "Aggregator PUB (live bars, levels) binds here; empty: ipc://<run_dir>/aggregator-pub.", 0},
     {"heartbeat", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_endpoints_t, heartbeat),
-     "Supervisor PULL binds here, workers push heartbeats; empty: ipc://<run_dir>/heartbeat.",
-     0},
+     "Supervisor PULL binds here, workers push heartbeats; empty: ipc://<run_dir>/heartbeat.", 0},
     {"sndhwm", CFG_TYPE_INT, "100000", 1, INT_BIG, NULL, K(config_endpoints_t, sndhwm),
      "Send high-water mark of every socket, in messages.", 0},
     {"rcvhwm", CFG_TYPE_INT, "100000", 1, INT_BIG, NULL, K(config_endpoints_t, rcvhwm),
      "Receive high-water mark of every socket, in messages.", 0},
-    {"max_frame", CFG_TYPE_SIZE, "1MiB", 4 * KIB, 256 * MIB, NULL,
-     K(config_endpoints_t, max_frame), "Largest payload accepted; larger frames are counted and "
-     "dropped.", 0},
+    {"max_frame", CFG_TYPE_SIZE, "1MiB", 4 * KIB, 256 * MIB, NULL, K(config_endpoints_t, max_frame),
+     "Largest payload accepted; larger frames are counted and "
+     "dropped.",
+     0},
     {NULL},
 };
 
 static const cfg_key_t s_journal_keys[] = {
     {"fsync", CFG_TYPE_ENUM, "interval", 0, 0, s_fsyncs, K(config_journal_t, fsync),
-     "every: fsync each record; interval: every fsync_interval; none: leave it to the kernel.",
-     0},
+     "every: fsync each record; interval: every fsync_interval; none: leave it to the kernel.", 0},
     {"fsync_interval", CFG_TYPE_DURATION, "100ms", NS(1) * MS, NS(60) * SEC, NULL,
      K(config_journal_t, fsync_interval_ns), "Period of fsync with fsync: interval.", 0},
     {"segment_size", CFG_TYPE_SIZE, "64MiB", 1 * MIB, 4 * GIB, NULL,
@@ -112,8 +109,7 @@ static const cfg_key_t s_collector_keys[] = {
      "REST base URL for backfill; empty: the exchange's public one.", 0},
     {"pub_endpoint", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_collector_t, pub_endpoint),
      "PUB bind for taps (tickpipe tail); empty: ipc://<run_dir>/<name>-pub.", 0},
-    {"replay_endpoint", CFG_TYPE_STRING, "", 0, 0, NULL,
-     K(config_collector_t, replay_endpoint),
+    {"replay_endpoint", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_collector_t, replay_endpoint),
      "ROUTER bind serving journal replay; empty: ipc://<run_dir>/<name>-replay.", 0},
     {"batch_max", CFG_TYPE_INT, "512", 1, MSG_TRADES_MAX, NULL, K(config_collector_t, batch_max),
      "Trades per TRADES frame.", 0},
@@ -138,10 +134,8 @@ static const cfg_key_t s_aggregator_keys[] = {
     {"intervals", CFG_TYPE_LIST, "1m", 1, 9, NULL, K(config_aggregator_t, intervals),
      "Bar intervals: any of 1s 5s 15s 1m 5m 15m 1h 4h 1d.", 0},
     {"lateness", CFG_TYPE_DURATION, "2s", NS(0), NS(1) * HOUR, NULL,
-     K(config_aggregator_t, lateness_ns), "A bar closes when event time passes end + lateness.",
-     0},
-    {"session_anchor", CFG_TYPE_STRING, "00:00", 0, 0, NULL,
-     K(config_aggregator_t, session_anchor),
+     K(config_aggregator_t, lateness_ns), "A bar closes when event time passes end + lateness.", 0},
+    {"session_anchor", CFG_TYPE_STRING, "00:00", 0, 0, NULL, K(config_aggregator_t, session_anchor),
      "Session start: HH:MM UTC daily, or weekly (Monday 00:00 UTC).", 0},
     {"levels_interval", CFG_TYPE_DURATION, "1s", NS(10) * MS, NS(1) * HOUR, NULL,
      K(config_aggregator_t, levels_interval_ns), "Live levels are published at most this often.",
@@ -154,12 +148,13 @@ static const cfg_key_t s_aggregator_keys[] = {
      K(config_aggregator_t, dedupe_window), "Trade ids remembered per symbol for deduplication.",
      0},
     {"snapshot_interval", CFG_TYPE_DURATION, "10s", NS(1) * SEC, NS(1) * HOUR, NULL,
-     K(config_aggregator_t, snapshot_interval_ns), "State snapshot period (restart = snapshot + "
-     "replay).", 0},
+     K(config_aggregator_t, snapshot_interval_ns),
+     "State snapshot period (restart = snapshot + "
+     "replay).",
+     0},
     {"composite", CFG_TYPE_BOOL, "false", 0, 0, NULL, K(config_aggregator_t, composite),
      "Also compute a cross-exchange composite (exchange '*') per base/quote.", 0},
-    {"replay_endpoint", CFG_TYPE_STRING, "", 0, 0, NULL,
-     K(config_aggregator_t, replay_endpoint),
+    {"replay_endpoint", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_aggregator_t, replay_endpoint),
      "ROUTER bind serving journal replay; empty: ipc://<run_dir>/aggregator-replay.", 0},
     {"heartbeat", CFG_TYPE_DURATION, "1s", NS(100) * MS, NS(60) * SEC, NULL,
      K(config_aggregator_t, heartbeat_ns), "Heartbeat period.", 0},
@@ -212,8 +207,7 @@ static const cfg_key_t s_supervisor_keys[] = {
     {"listen", CFG_TYPE_STRING, "127.0.0.1:8080", 0, 0, NULL, K(config_supervisor_t, listen),
      "HTTP address:port for health, metrics, API and dashboard.", 0},
     {"control_token", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_supervisor_t, control_token),
-     "Bearer token enabling POST /api/programs/<name>/restart; empty: disabled.",
-     CFG_FLAG_SECRET},
+     "Bearer token enabling POST /api/programs/<name>/restart; empty: disabled.", CFG_FLAG_SECRET},
     {"control_token_file", CFG_TYPE_STRING, "", 0, 0, NULL,
      K(config_supervisor_t, control_token_file), "File holding the control token.", 0},
     {"watchdog", CFG_TYPE_DURATION, "10s", NS(1) * SEC, NS(1) * HOUR, NULL,
@@ -268,8 +262,7 @@ static void
 s_check_endpoint(cfg_ctx_t *ctx, const char *key, const char *value)
 {
     if (value && *value && !s_is_endpoint(value)) {
-        cfg_report(ctx, key, "'%s' is not a ZeroMQ endpoint (ipc://, tcp:// or inproc://)",
-                   value);
+        cfg_report(ctx, key, "'%s' is not a ZeroMQ endpoint (ipc://, tcp:// or inproc://)", value);
     }
 }
 
@@ -452,28 +445,26 @@ s_check_program(cfg_ctx_t *ctx, const char *entry, void *section, void *arg)
 static const cfg_section_t s_sections[] = {
     {"log", s_log_keys, sizeof(config_log_t), offsetof(config_t, log), false, NULL,
      "Logging of every process."},
-    {"paths", s_paths_keys, sizeof(config_paths_t), offsetof(config_t, paths), false,
-     s_check_paths, "Where processes keep sockets and state."},
+    {"paths", s_paths_keys, sizeof(config_paths_t), offsetof(config_t, paths), false, s_check_paths,
+     "Where processes keep sockets and state."},
     {"endpoints", s_endpoints_keys, sizeof(config_endpoints_t), offsetof(config_t, endpoints),
-     false, s_check_endpoints, "ZeroMQ endpoints shared by every process (ipc:// on one host, "
+     false, s_check_endpoints,
+     "ZeroMQ endpoints shared by every process (ipc:// on one host, "
      "tcp:// in compose)."},
-    {"journal", s_journal_keys, sizeof(config_journal_t), offsetof(config_t, journal), false,
-     NULL, "Producers' append-only journals (collectors, aggregator)."},
+    {"journal", s_journal_keys, sizeof(config_journal_t), offsetof(config_t, journal), false, NULL,
+     "Producers' append-only journals (collectors, aggregator)."},
     {"collectors", s_collector_keys, sizeof(config_collector_t), offsetof(config_t, collectors),
      true, s_check_collector, "One entry per collector instance, named as its --name."},
-    {"aggregator", s_aggregator_keys, sizeof(config_aggregator_t),
-     offsetof(config_t, aggregator), false, s_check_aggregator,
-     "Bars, session VWAP and volume profile."},
-    {"instruments", s_instrument_keys, sizeof(config_instrument_t),
-     offsetof(config_t, instruments), true, s_check_instrument,
-     "Per-instrument settings, named <exchange>.<market>.<SYMBOL>."},
+    {"aggregator", s_aggregator_keys, sizeof(config_aggregator_t), offsetof(config_t, aggregator),
+     false, s_check_aggregator, "Bars, session VWAP and volume profile."},
+    {"instruments", s_instrument_keys, sizeof(config_instrument_t), offsetof(config_t, instruments),
+     true, s_check_instrument, "Per-instrument settings, named <exchange>.<market>.<SYMBOL>."},
     {"writer", s_writer_keys, sizeof(config_writer_t), offsetof(config_t, writer), false,
      s_check_writer, "PostgreSQL writer batching."},
     {"database", s_database_keys, sizeof(config_database_t), offsetof(config_t, database), false,
      NULL, "PostgreSQL connection (libpq)."},
-    {"supervisor", s_supervisor_keys, sizeof(config_supervisor_t),
-     offsetof(config_t, supervisor), false, s_check_supervisor,
-     "Process supervision and the HTTP health/metrics server."},
+    {"supervisor", s_supervisor_keys, sizeof(config_supervisor_t), offsetof(config_t, supervisor),
+     false, s_check_supervisor, "Process supervision and the HTTP health/metrics server."},
     {"programs", s_program_keys, sizeof(config_program_t), offsetof(config_t, programs), true,
      s_check_program, "Programs the supervisor runs, by name."},
     {NULL},

@@ -70,36 +70,36 @@ typedef struct {
 } config_journal_t;
 
 typedef struct {
-    int exchange;            /* config_exchange_t */
-    cfg_list_t markets;      /* spot, linear, inverse */
-    cfg_list_t symbols;      /* exchange's own names, upper case */
-    char *shard;             /* "i/n": this replica takes symbols with hash % n == i */
-    char *stream;            /* Binance: aggTrade or trade */
-    char *ws_url;            /* "" = the exchange's public URL */
-    char *rest_url;          /* "" = the exchange's public URL */
-    char *pub_endpoint;      /* PUB bind for taps; "" = ipc under run_dir */
-    char *replay_endpoint;   /* ROUTER bind for journal replay; "" = ipc under run_dir */
-    int64_t batch_max;       /* trades per TRADES frame */
-    int64_t batch_ns;        /* longest a trade waits in a batch */
-    bool backfill;           /* REST backfill from the session anchor at start */
+    int exchange;             /* config_exchange_t */
+    cfg_list_t markets;       /* spot, linear, inverse */
+    cfg_list_t symbols;       /* exchange's own names, upper case */
+    char *shard;              /* "i/n": this replica takes symbols with hash % n == i */
+    char *stream;             /* Binance: aggTrade or trade */
+    char *ws_url;             /* "" = the exchange's public URL */
+    char *rest_url;           /* "" = the exchange's public URL */
+    char *pub_endpoint;       /* PUB bind for taps; "" = ipc under run_dir */
+    char *replay_endpoint;    /* ROUTER bind for journal replay; "" = ipc under run_dir */
+    int64_t batch_max;        /* trades per TRADES frame */
+    int64_t batch_ns;         /* longest a trade waits in a batch */
+    bool backfill;            /* REST backfill from the session anchor at start */
     int64_t rest_concurrency; /* REST requests in flight */
-    int64_t rotate_after_ns; /* open a replacement connection after this long */
-    int64_t ping_timeout_ns; /* a connection whose pings go unanswered this long is dead */
-    int64_t heartbeat_ns;    /* heartbeat period */
+    int64_t rotate_after_ns;  /* open a replacement connection after this long */
+    int64_t ping_timeout_ns;  /* a connection whose pings go unanswered this long is dead */
+    int64_t heartbeat_ns;     /* heartbeat period */
 } config_collector_t;
 
 typedef struct {
-    cfg_list_t intervals;       /* bar intervals */
-    int64_t lateness_ns;        /* a bar closes at end + lateness */
-    char *session_anchor;       /* "HH:MM" UTC daily, or "weekly" (Monday 00:00 UTC) */
-    int64_t levels_interval_ns; /* live levels published at most this often */
-    int64_t value_area_pct;     /* value area share of volume */
-    int64_t bin_ticks;          /* default profile bin: this many ticks */
-    int64_t dedupe_window;      /* trade ids remembered per symbol */
+    cfg_list_t intervals;         /* bar intervals */
+    int64_t lateness_ns;          /* a bar closes at end + lateness */
+    char *session_anchor;         /* "HH:MM" UTC daily, or "weekly" (Monday 00:00 UTC) */
+    int64_t levels_interval_ns;   /* live levels published at most this often */
+    int64_t value_area_pct;       /* value area share of volume */
+    int64_t bin_ticks;            /* default profile bin: this many ticks */
+    int64_t dedupe_window;        /* trade ids remembered per symbol */
     int64_t snapshot_interval_ns; /* state snapshot period */
-    bool composite;             /* cross-exchange composite per base/quote */
-    char *replay_endpoint;      /* ROUTER bind for journal replay; "" = ipc under run_dir */
-    int64_t heartbeat_ns;       /* heartbeat period */
+    bool composite;               /* cross-exchange composite per base/quote */
+    char *replay_endpoint;        /* ROUTER bind for journal replay; "" = ipc under run_dir */
+    int64_t heartbeat_ns;         /* heartbeat period */
 } config_aggregator_t;
 
 typedef struct {
@@ -119,9 +119,9 @@ typedef struct {
 } config_writer_t;
 
 typedef struct {
-    char *url;                  /* libpq conninfo or URI; "" = PG* environment */
-    char *password_file;        /* file holding the password (never in the URL in prod) */
-    int64_t connect_timeout_ns; /* connect timeout */
+    char *url;                    /* libpq conninfo or URI; "" = PG* environment */
+    char *password_file;          /* file holding the password (never in the URL in prod) */
+    int64_t connect_timeout_ns;   /* connect timeout */
     int64_t statement_timeout_ns; /* per statement */
 } config_database_t;
 
@@ -150,17 +150,17 @@ typedef struct {
 } config_program_t;
 
 typedef struct {
-    config_log_t log;                 /* log: */
-    config_paths_t paths;             /* paths: */
-    config_endpoints_t endpoints;     /* endpoints: */
-    config_journal_t journal;         /* journal: */
-    cfg_map_t collectors;             /* collectors: name → config_collector_t */
-    config_aggregator_t aggregator;   /* aggregator: */
-    cfg_map_t instruments;            /* instruments: "exchange.market.SYMBOL" → instrument */
-    config_writer_t writer;           /* writer: */
-    config_database_t database;       /* database: */
-    config_supervisor_t supervisor;   /* supervisor: */
-    cfg_map_t programs;               /* programs: name → config_program_t */
+    config_log_t log;               /* log: */
+    config_paths_t paths;           /* paths: */
+    config_endpoints_t endpoints;   /* endpoints: */
+    config_journal_t journal;       /* journal: */
+    cfg_map_t collectors;           /* collectors: name → config_collector_t */
+    config_aggregator_t aggregator; /* aggregator: */
+    cfg_map_t instruments;          /* instruments: "exchange.market.SYMBOL" → instrument */
+    config_writer_t writer;         /* writer: */
+    config_database_t database;     /* database: */
+    config_supervisor_t supervisor; /* supervisor: */
+    cfg_map_t programs;             /* programs: name → config_program_t */
 } config_t;
 
 /* The schema, for tools that need the tables (reference, dump). */

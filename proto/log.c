@@ -179,9 +179,8 @@ s_emit(log_level_t level, const char *module, const char *file, int line, const 
                          s_level_letters[level], module, msg);
 #else
         const char *base = strrchr(file, '/');
-        int n = snprintf(out, sizeof out, "%s %s[%d] %c %s: %s [%s:%d]", ts, s_log.name,
-                         s_log.pid, s_level_letters[level], module, msg, base ? base + 1 : file,
-                         line);
+        int n = snprintf(out, sizeof out, "%s %s[%d] %c %s: %s [%s:%d]", ts, s_log.name, s_log.pid,
+                         s_level_letters[level], module, msg, base ? base + 1 : file, line);
 #endif
         pos = n < 0 ? 0 : (size_t) n;
         if (pos >= sizeof out - 1) {
@@ -241,8 +240,7 @@ log_write_errno(log_level_t level, int rc, const char *module, const char *file,
 }
 
 bool
-log_ratelimit_ok(log_ratelimit_t *rl, uint32_t burst, int64_t interval_ns,
-                 uint32_t *ret_suppressed)
+log_ratelimit_ok(log_ratelimit_t *rl, uint32_t burst, int64_t interval_ns, uint32_t *ret_suppressed)
 {
     int64_t now = clock_mono_ns();
     if (rl->window_start_ns == 0 || now - rl->window_start_ns >= interval_ns) {

@@ -34,11 +34,7 @@ typedef enum {
     LOG_LEVEL_COUNT
 } log_level_t;
 
-typedef enum {
-    LOG_FORMAT_TEXT = 0,
-    LOG_FORMAT_JSON,
-    LOG_FORMAT_COUNT
-} log_format_t;
+typedef enum { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON, LOG_FORMAT_COUNT } log_format_t;
 
 /* Set the process name shown in every line (copied) and record the pid. Call first in main. */
 void log_init(const char *name);

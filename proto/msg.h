@@ -57,7 +57,7 @@
 
 #define MSG_VERSION           1
 #define MSG_TRADES_MAX        512                    /* trades per TRADES frame (DESIGN.md §3) */
-#define MSG_PROFILE_BINS_MAX  65536                  /* bins per PROFILE frame */
+#define MSG_PROFILE_BINS_MAX  16384                  /* bins per PROFILE; fits a 1 MiB frame */
 #define MSG_COUNTERS_MAX      256                    /* counters or labels per HEARTBEAT */
 #define MSG_FRAME_MAX_DEFAULT ((size_t) 1024 * 1024) /* default frame size limit in bytes */
 

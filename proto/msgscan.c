@@ -181,8 +181,7 @@ msgscan_check(const void *data, size_t size, unsigned max_depth, const char **re
     }
     pending[0] = 1;
     while (total > 0) {
-        msgscan_head_t h;
-        uint64_t n;
+        msgscan_head_t h = {.kind = MSGSCAN_KIND_SCALAR};
         uint64_t children = 0;
 
         /* Leave the containers whose elements have all been read. */
@@ -203,7 +202,7 @@ msgscan_check(const void *data, size_t size, unsigned max_depth, const char **re
         if (h.len_bytes > size - pos) {
             return s_fail(ret_reason, "msgpack: truncated length field");
         }
-        n = h.len_bytes ? s_read_be(p + pos, h.len_bytes) : h.n;
+        uint64_t n = h.len_bytes ? s_read_be(p + pos, h.len_bytes) : h.n;
         pos += h.len_bytes;
 
         switch (h.kind) {

@@ -40,8 +40,8 @@ topic_format(const char *kind, const char *interval, const msg_instrument_t *ins
         if (s_check_component(interval) < 0) {
             return -EINVAL;
         }
-        return s_finish(snprintf(buf, size, "%s%s.%s.%s.%s", kind, interval, inst->exchange,
-                                 market, inst->symbol),
+        return s_finish(snprintf(buf, size, "%s%s.%s.%s.%s", kind, interval, inst->exchange, market,
+                                 inst->symbol),
                         size);
     }
     return s_finish(snprintf(buf, size, "%s%s.%s.%s", kind, inst->exchange, market, inst->symbol),

@@ -20,11 +20,11 @@
 
 #define TOPIC_MAX 160 /* longest topic with NUL */
 
-#define TOPIC_TRADE   "trade."
-#define TOPIC_GAP     "gap."
-#define TOPIC_BAR     "bar."
-#define TOPIC_LEVEL   "level."
-#define TOPIC_PROFILE "profile."
+#define TOPIC_TRADE     "trade."
+#define TOPIC_GAP       "gap."
+#define TOPIC_BAR       "bar."
+#define TOPIC_LEVEL     "level."
+#define TOPIC_PROFILE   "profile."
 #define TOPIC_HEARTBEAT "hb."
 
 /*
@@ -45,6 +45,7 @@ int topic_for_msg(const msg_t *msg, char *buf, size_t size);
  * Split a trade/gap/level/profile/bar topic back into its instrument (and interval name for bars,
  * copied into interval of interval_size bytes when not NULL). Returns 0 or -EINVAL.
  */
-int topic_parse(const char *topic, msg_instrument_t *ret_inst, char *interval, size_t interval_size);
+int topic_parse(const char *topic, msg_instrument_t *ret_inst, char *interval,
+                size_t interval_size);
 
 #endif

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void __attribute__((noreturn))
-s_die(size_t size)
+static void __attribute__((noreturn)) s_die(size_t size)
 {
     /* log.c may itself need memory, so write straight to stderr. */
     fprintf(stderr, "out of memory allocating %zu bytes, aborting\n", size);

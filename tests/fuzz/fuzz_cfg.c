@@ -14,12 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char *const env[] = {"TICKPIPE_WRITER__BATCH_ROWS=7", "TICKPIPE_LOG__LEVEL=debug",
-                                NULL};
+    static char *const env[] = {"TICKPIPE_WRITER__BATCH_ROWS=7", "TICKPIPE_LOG__LEVEL=debug", NULL};
     cfg_errors_t errs;
     cfg_errors_init(&errs);
-    config_t *c = config_load_buffer("fuzz.yaml", (const char *) data, size,
-                                     (size & 1) ? env : NULL, &errs);
+    config_t *c =
+        config_load_buffer("fuzz.yaml", (const char *) data, size, (size & 1) ? env : NULL, &errs);
     if (c) {
         if (errs.count != 0) {
             abort(); /* a config is only returned when nothing was wrong */

@@ -54,7 +54,7 @@ s_dump_errors(void)
         if (!s_has_error(text)) {                                                                  \
             s_dump_errors();                                                                       \
         }                                                                                          \
-        ck_assert_msg(s_has_error(text), "missing error '%s'", text);                             \
+        ck_assert_msg(s_has_error(text), "missing error '%s'", text);                              \
     } while (0)
 
 START_TEST(test_cfg_defaults_without_file)

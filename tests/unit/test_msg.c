@@ -730,7 +730,7 @@ START_TEST(test_msg_roundtrip_dec128_range)
 
         s_make_bar(&m);
         m.body.bar.volume.mant = values[i];
-        m.body.bar.sell_volume.mant = -values[i] / 3;
+        m.body.bar.sell_volume.mant = values[i] / -3;
         s_roundtrip(&m);
     }
 }

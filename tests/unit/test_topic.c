@@ -65,9 +65,16 @@ END_TEST
 START_TEST(test_topic_parse_rejects)
 {
     static const char *const bad[] = {
-        "", "trade.", "trade.binance", "trade.binance.spot", "trade.binance.spot.",
-        "trade.binance.futures.BTCUSDT", "trade.binance.spot.BTC.USDT", "bar.binance.spot.X",
-        "nope.binance.spot.BTCUSDT", "trade..spot.BTCUSDT",
+        "",
+        "trade.",
+        "trade.binance",
+        "trade.binance.spot",
+        "trade.binance.spot.",
+        "trade.binance.futures.BTCUSDT",
+        "trade.binance.spot.BTC.USDT",
+        "bar.binance.spot.X",
+        "nope.binance.spot.BTCUSDT",
+        "trade..spot.BTCUSDT",
         "trade.binance.spot.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     };
     msg_instrument_t inst;

@@ -44,8 +44,11 @@ s_trades(void)
         .ts_exchange_ns = 1738326896789000000LL,
         .ts_recv_ns = 1738326896790000000LL,
     };
-    msg_t m = {.version = MSG_VERSION, .type = MSG_TYPE_TRADES, .source = "collector-bybit-a",
-               .seq = 7, .sent_ns = 1738326896791000000LL};
+    msg_t m = {.version = MSG_VERSION,
+               .type = MSG_TYPE_TRADES,
+               .source = "collector-bybit-a",
+               .seq = 7,
+               .sent_ns = 1738326896791000000LL};
     m.body.trades.count = 1;
     m.body.trades.items = &t;
     return m;
