@@ -123,8 +123,8 @@ s_scale_up(__int128 m, int k, __int128 *ret)
     unsigned __int128 mag = 0;
 
     assert(k >= 0);
-    if (m == 0) {
-        *ret = 0;
+    if (m == 0 || k == 0) {
+        *ret = m; /* the common case in sums: operands already at one exponent */
         return true;
     }
     if (k > DECIMAL_POW10_U128_MAX || !s_umul(s_mag(m), s_pow10(k), &mag)) {
@@ -286,8 +286,9 @@ decimal_parse(const char *s, size_t len, unsigned flags, decimal_t *ret)
     if (mant == 0 && (flags & DECIMAL_REJECT_ZERO)) {
         return -DECIMAL_E_ZERO;
     }
+    int exp = -(int) frac_digits;
     ret->mant = neg ? -mant : mant;
-    ret->exp = (int8_t) -(int) frac_digits;
+    ret->exp = (int8_t) exp;
     return 0;
 }
 
@@ -295,7 +296,7 @@ static const char *const s_messages[DECIMAL_E_COUNT] = {
     [DECIMAL_OK] = "success",
     [DECIMAL_E_EMPTY] = "empty decimal string",
     [DECIMAL_E_SIGN] = "sign not allowed here",
-    [DECIMAL_E_NAN] = "not a number (NaN) is not a decimal",
+    [DECIMAL_E_NAN] = "NaN is not a decimal",
     [DECIMAL_E_INF] = "infinity is not a decimal",
     [DECIMAL_E_EXPONENT] = "exponent notation is not accepted",
     [DECIMAL_E_DIGITS] = "more than " DECIMAL_STR(DECIMAL_DIGITS_MAX) " significant digits",
@@ -324,15 +325,21 @@ decimal_strerror(int rc)
 static int
 s_format(bool neg, unsigned __int128 mag, int exp, char *buf, size_t size)
 {
-    char digits[DECIMAL_U128_DIGITS]; /* least significant first */
+    char digits[DECIMAL_U128_DIGITS] = {0}; /* least significant first */
     size_t n = 0;
 
     assert(buf != NULL || size == 0);
     bool zero = mag == 0;
-    do {
+    /* 128-bit division is a library call: switch to 64 bits as soon as the rest fits. */
+    while ((mag >> DECIMAL_LIMB_BITS) != 0) {
         digits[n++] = (char) ('0' + (int) (mag % DECIMAL_RADIX));
         mag /= DECIMAL_RADIX;
-    } while (mag != 0);
+    }
+    uint64_t low = (uint64_t) mag;
+    do {
+        digits[n++] = (char) ('0' + (int) (low % DECIMAL_RADIX));
+        low /= DECIMAL_RADIX;
+    } while (low != 0);
 
     /* A zero prints as "0" (or "0.00"): never "-0", and never "000" for an exponent > 0. */
     bool minus = neg && !zero;
@@ -519,8 +526,11 @@ dec128_mul(dec128_t a, dec128_t b, dec128_t *ret)
 static bool
 s_align(dec128_t a, dec128_t b, __int128 *ret_a, __int128 *ret_b, int8_t *ret_exp)
 {
-    int8_t exp = a.exp < b.exp ? a.exp : b.exp;
+    int8_t exp = a.exp;
 
+    if (b.exp < exp) {
+        exp = b.exp;
+    }
     if (!s_scale_up(a.mant, a.exp - exp, ret_a) || !s_scale_up(b.mant, b.exp - exp, ret_b)) {
         return false;
     }

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DECIMAL_DIGITS_MAX 18 /* significant digits an int64 mantissa always holds */
+#define DECIMAL_DIGITS_MAX 18    /* significant digits an int64 mantissa always holds */
 #define DECIMAL_EXP_MIN    (-60) /* finer than any exchange tick; bounds every scale-up */
 #define DECIMAL_EXP_MAX    60
 #define DECIMAL_STR_MAX    81  /* longest decimal_t text, with NUL: "-" 19 digits 60 zeros */
@@ -37,19 +37,19 @@ typedef struct {
 /* Parse errors, returned negated. Each one has its own message (decimal_strerror). */
 typedef enum {
     DECIMAL_OK = 0,
-    DECIMAL_E_EMPTY,     /* empty string */
-    DECIMAL_E_SIGN,      /* a sign where none is allowed ('+' anywhere, '-' unless allowed) */
-    DECIMAL_E_NAN,       /* "NaN", "nan", ... */
-    DECIMAL_E_INF,       /* "Infinity", "inf", ... */
-    DECIMAL_E_EXPONENT,  /* exponent notation: "1e5", "2.5E-3" */
-    DECIMAL_E_DIGITS,    /* more than DECIMAL_DIGITS_MAX significant digits */
-    DECIMAL_E_SCALE,     /* more fraction digits than DECIMAL_EXP_MIN allows */
-    DECIMAL_E_GARBAGE,   /* anything else that is not [-]digits[.digits] */
-    DECIMAL_E_ZERO,      /* zero where a positive value is required (a price) */
-    DECIMAL_E_NEGATIVE,  /* negative value where it is not allowed (a quantity) */
-    DECIMAL_E_OVERFLOW,  /* result does not fit (rescale, multiply, divide) */
-    DECIMAL_E_INEXACT,   /* rescale would drop non-zero digits */
-    DECIMAL_E_DIVZERO,   /* division by zero */
+    DECIMAL_E_EMPTY,    /* empty string */
+    DECIMAL_E_SIGN,     /* a sign where none is allowed ('+' anywhere, '-' unless allowed) */
+    DECIMAL_E_NAN,      /* "NaN", "nan", ... */
+    DECIMAL_E_INF,      /* "Infinity", "inf", ... */
+    DECIMAL_E_EXPONENT, /* exponent notation: "1e5", "2.5E-3" */
+    DECIMAL_E_DIGITS,   /* more than DECIMAL_DIGITS_MAX significant digits */
+    DECIMAL_E_SCALE,    /* more fraction digits than DECIMAL_EXP_MIN allows */
+    DECIMAL_E_GARBAGE,  /* anything else that is not [-]digits[.digits] */
+    DECIMAL_E_ZERO,     /* zero where a positive value is required (a price) */
+    DECIMAL_E_NEGATIVE, /* negative value where it is not allowed (a quantity) */
+    DECIMAL_E_OVERFLOW, /* result does not fit (rescale, multiply, divide) */
+    DECIMAL_E_INEXACT,  /* rescale would drop non-zero digits */
+    DECIMAL_E_DIVZERO,  /* division by zero */
     DECIMAL_E_COUNT
 } decimal_error_t;
 

@@ -23,13 +23,16 @@
 #define FUZZ_TEXT_MAX  256 /* longer inputs add nothing but time */
 #define FUZZ_BUF       512 /* fits the text of any int8 exponent */
 #define FUZZ_RAW_SIZE  (sizeof(__int128) + 1)
+#define FUZZ_BN_LIMBS  72 /* 2304 bits: 10^383 * 2^256 is the largest reference value */
+#define FUZZ_U128_MAX  (~(unsigned __int128) 0)
+#define FUZZ_I128_MAX  ((unsigned __int128) (FUZZ_U128_MAX >> 1))
 
-#define FUZZ_CHECK(cond)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            abort();                                                                              \
-        }                                                                                         \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -76,6 +79,246 @@ s_canonical(const char *s, size_t len, char *out)
     out[n + len - i] = '\0';
 }
 
+/*
+ * The result decimal_parse must give, worked out independently: -1 when s is not
+ * -?[0-9]+(\.[0-9]+)? (then it must fail, somehow), else 0 or the one applicable error.
+ */
+static int
+s_ref_parse(const char *s, size_t len, unsigned flags)
+{
+    size_t i = 0;
+    bool neg = len > 0 && s[0] == '-';
+    size_t int_digits = 0;
+    size_t frac_digits = 0;
+    size_t sig = 0;
+    bool dot = false;
+
+    if (neg) {
+        i++;
+    }
+    for (; i < len; i++) {
+        if (s[i] == '.' && !dot && int_digits > 0) {
+            dot = true;
+            continue;
+        }
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        *(dot ? &frac_digits : &int_digits) += 1;
+        if (sig > 0 || s[i] != '0') {
+            sig++;
+        }
+    }
+    if (int_digits == 0 || (dot && frac_digits == 0)) {
+        return -1;
+    }
+    if (neg && !(flags & DECIMAL_ALLOW_NEGATIVE)) {
+        return -DECIMAL_E_NEGATIVE;
+    }
+    if (sig > DECIMAL_DIGITS_MAX) {
+        return -DECIMAL_E_DIGITS;
+    }
+    if (frac_digits > (size_t) -DECIMAL_EXP_MIN) {
+        return -DECIMAL_E_SCALE;
+    }
+    if (sig == 0 && (flags & DECIMAL_REJECT_ZERO)) {
+        return -DECIMAL_E_ZERO;
+    }
+    return 0;
+}
+
+/* ---- reference arithmetic ---- */
+
+/*
+ * A plain unsigned bignum (little-endian 32-bit limbs), deliberately unlike decimal.c's methods,
+ * to check division and square root results exactly for every exponent and mantissa.
+ */
+typedef struct {
+    uint32_t w[FUZZ_BN_LIMBS]; /* little-endian limbs */
+} fuzz_bn_t;
+
+static fuzz_bn_t
+s_bn(unsigned __int128 x)
+{
+    fuzz_bn_t r = {.w = {0}};
+
+    for (int i = 0; i < 4; i++) {
+        r.w[i] = (uint32_t) (x >> (32 * i));
+    }
+    return r;
+}
+
+static void
+s_bn_mul_small(fuzz_bn_t *x, uint32_t k)
+{
+    uint64_t carry = 0;
+
+    for (int i = 0; i < FUZZ_BN_LIMBS; i++) {
+        uint64_t t = (uint64_t) x->w[i] * k + carry;
+        x->w[i] = (uint32_t) t;
+        carry = t >> 32;
+    }
+    FUZZ_CHECK(carry == 0);
+}
+
+static void
+s_bn_mul_pow10(fuzz_bn_t *x, int n)
+{
+    FUZZ_CHECK(n >= 0);
+    for (int i = 0; i < n; i++) {
+        s_bn_mul_small(x, 10);
+    }
+}
+
+static fuzz_bn_t
+s_bn_mul(fuzz_bn_t a, fuzz_bn_t b)
+{
+    fuzz_bn_t r = {.w = {0}};
+
+    for (int i = 0; i < FUZZ_BN_LIMBS; i++) {
+        uint64_t carry = 0;
+        if (a.w[i] == 0) {
+            continue;
+        }
+        for (int j = 0; j < FUZZ_BN_LIMBS; j++) {
+            if (i + j >= FUZZ_BN_LIMBS) {
+                FUZZ_CHECK(b.w[j] == 0); /* the product would not fit */
+                continue;
+            }
+            uint64_t t = (uint64_t) a.w[i] * b.w[j] + r.w[i + j] + carry;
+            r.w[i + j] = (uint32_t) t;
+            carry = t >> 32;
+        }
+        FUZZ_CHECK(carry == 0);
+    }
+    return r;
+}
+
+static fuzz_bn_t
+s_bn_add(fuzz_bn_t a, fuzz_bn_t b)
+{
+    uint64_t carry = 0;
+
+    for (int i = 0; i < FUZZ_BN_LIMBS; i++) {
+        uint64_t t = (uint64_t) a.w[i] + b.w[i] + carry;
+        a.w[i] = (uint32_t) t;
+        carry = t >> 32;
+    }
+    FUZZ_CHECK(carry == 0);
+    return a;
+}
+
+static int
+s_bn_cmp(fuzz_bn_t a, fuzz_bn_t b)
+{
+    for (int i = FUZZ_BN_LIMBS - 1; i >= 0; i--) {
+        if (a.w[i] != b.w[i]) {
+            return a.w[i] < b.w[i] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/* |a - b| */
+static fuzz_bn_t
+s_bn_absdiff(fuzz_bn_t a, fuzz_bn_t b)
+{
+    if (s_bn_cmp(a, b) < 0) {
+        fuzz_bn_t t = a;
+        a = b;
+        b = t;
+    }
+    uint64_t borrow = 0;
+    for (int i = 0; i < FUZZ_BN_LIMBS; i++) {
+        uint64_t t = (uint64_t) a.w[i] - b.w[i] - borrow;
+        a.w[i] = (uint32_t) t;
+        borrow = (t >> 32) != 0;
+    }
+    return a;
+}
+
+static unsigned __int128
+s_umag(__int128 x)
+{
+    return x < 0 ? (unsigned __int128) 0 - (unsigned __int128) x : (unsigned __int128) x;
+}
+
+/*
+ * dec128_div against the definition: with everything at exponent E, a/b/10^exp = X/U, and the
+ * result q must satisfy |2X - 2|q|U| <= U, with |q| even at equality (a tie). An overflow must
+ * mean the rounded quotient exceeds the limit L: 2X > (2L+1)U, or equality with L odd.
+ */
+static void
+s_ref_div(dec128_t a, dec128_t b, int exp, int rc, dec128_t q)
+{
+    if (b.mant == 0) {
+        return;
+    }
+    int e = a.exp < exp + b.exp ? a.exp : exp + b.exp;
+    fuzz_bn_t x = s_bn(s_umag(a.mant));
+    fuzz_bn_t u = s_bn(s_umag(b.mant));
+    s_bn_mul_pow10(&x, a.exp - e);
+    s_bn_mul_pow10(&u, exp + b.exp - e);
+    fuzz_bn_t x2 = x;
+    s_bn_mul_small(&x2, 2);
+    bool neg = (a.mant < 0) != (b.mant < 0);
+
+    if (rc == 0) {
+        unsigned __int128 mag = s_umag(q.mant);
+        fuzz_bn_t y2 = s_bn_mul(s_bn(mag), u);
+        s_bn_mul_small(&y2, 2);
+        int c = s_bn_cmp(s_bn_absdiff(x2, y2), u);
+        FUZZ_CHECK(c <= 0);
+        FUZZ_CHECK(c < 0 || (mag & 1) == 0);
+        FUZZ_CHECK(mag == 0 || (q.mant < 0) == neg);
+    } else if (rc == -DECIMAL_E_OVERFLOW) {
+        unsigned __int128 limit = neg ? FUZZ_I128_MAX + 1 : FUZZ_I128_MAX;
+        fuzz_bn_t odd = s_bn(limit); /* 2L + 1 needs 129 bits when L = 2^127 */
+        s_bn_mul_small(&odd, 2);
+        fuzz_bn_t bound = s_bn_mul(s_bn_add(odd, s_bn(1)), u);
+        int c = s_bn_cmp(x2, bound);
+        FUZZ_CHECK(c > 0 || (c == 0 && (limit & 1) != 0));
+    }
+}
+
+/*
+ * dec128_sqrt against the definition: with m * 10^e = a and everything at exponent E,
+ * (2r - 1)^2 S <= 4M <= (2r + 1)^2 S, r even at equality. An overflow must mean
+ * 4M >= (2L + 1)^2 S with L = 2^127 - 1 (odd, so a tie rounds up past it).
+ */
+static void
+s_ref_sqrt(dec128_t a, int exp, int rc, dec128_t r)
+{
+    if (a.mant < 0) {
+        return;
+    }
+    int e = a.exp < 2 * exp ? a.exp : 2 * exp;
+    fuzz_bn_t m4 = s_bn((unsigned __int128) a.mant);
+    fuzz_bn_t scale = s_bn(1);
+    s_bn_mul_small(&m4, 4);
+    s_bn_mul_pow10(&m4, a.exp - e);
+    s_bn_mul_pow10(&scale, 2 * exp - e);
+
+    if (rc == 0) {
+        unsigned __int128 root = (unsigned __int128) r.mant;
+        fuzz_bn_t hi_root = s_bn_add(s_bn_mul(s_bn(root), s_bn(2)), s_bn(1));
+        fuzz_bn_t hi = s_bn_mul(s_bn_mul(hi_root, hi_root), scale);
+        int c_hi = s_bn_cmp(m4, hi);
+        FUZZ_CHECK(c_hi <= 0);
+        FUZZ_CHECK(c_hi < 0 || (root & 1) == 0);
+        if (root > 0) {
+            fuzz_bn_t lo_root = s_bn(2 * (root - 1) + 1);
+            fuzz_bn_t lo = s_bn_mul(s_bn_mul(lo_root, lo_root), scale);
+            int c_lo = s_bn_cmp(lo, m4);
+            FUZZ_CHECK(c_lo <= 0);
+            FUZZ_CHECK(c_lo < 0 || (root & 1) == 0);
+        }
+    } else if (rc == -DECIMAL_E_OVERFLOW) {
+        fuzz_bn_t odd = s_bn(FUZZ_U128_MAX); /* 2L + 1 = 2^128 - 1 */
+        FUZZ_CHECK(s_bn_cmp(m4, s_bn_mul(s_bn_mul(odd, odd), scale)) >= 0);
+    }
+}
+
 /* ---- operations on pairs ---- */
 
 /* |d| by value; false for the one mantissa whose negation overflows. */
@@ -98,6 +341,7 @@ s_check_div(dec128_t a, dec128_t b, int exp)
     dec128_t q = {0};
     int rc = dec128_div(a, b, exp, &q);
 
+    s_ref_div(a, b, exp, rc, q);
     if (b.mant == 0) {
         FUZZ_CHECK(rc == -DECIMAL_E_DIVZERO);
         return;
@@ -129,6 +373,7 @@ s_check_sqrt(dec128_t a, int exp)
     dec128_t r = {0};
     int rc = dec128_sqrt(a, exp, &r);
 
+    s_ref_sqrt(a, exp, rc, r);
     if (a.mant < 0) {
         FUZZ_CHECK(rc == -DECIMAL_E_NEGATIVE);
     } else if (rc != 0) {
@@ -211,12 +456,18 @@ s_check_floor_div(decimal_t a, decimal_t step)
         FUZZ_CHECK(rc == -DECIMAL_E_DIVZERO);
         return;
     }
-    if (rc != 0) {
-        FUZZ_CHECK(rc == -DECIMAL_E_OVERFLOW);
-        return;
-    }
     dec128_t wa = decimal_widen(a);
     dec128_t ws = decimal_widen(step);
+    if (rc != 0) {
+        /* The true floor is outside int64: a >= 2^63 step or a < -2^63 step (both fit 128 bits). */
+        dec128_t top = {0};
+        dec128_t bottom = {0};
+        FUZZ_CHECK(rc == -DECIMAL_E_OVERFLOW);
+        FUZZ_CHECK(dec128_mul(s_d128((__int128) INT64_MAX + 1, 0), ws, &top) == 0);
+        FUZZ_CHECK(dec128_mul(s_d128(INT64_MIN, 0), ws, &bottom) == 0);
+        FUZZ_CHECK(dec128_cmp(wa, top) >= 0 || dec128_cmp(wa, bottom) < 0);
+        return;
+    }
     dec128_t lo = {0};
     dec128_t hi = {0};
     if (dec128_mul(s_d128(q, 0), ws, &lo) == 0) {
@@ -238,8 +489,10 @@ s_check_text(const char *s, size_t len, unsigned flags, decimal_t *ret)
     char buf[DECIMAL_STR_MAX];
     char want[FUZZ_TEXT_MAX + 2];
     int rc = decimal_parse(s, len, flags, &d);
+    int want_rc = s_ref_parse(s, len, flags);
 
     FUZZ_CHECK(decimal_strerror(rc) != NULL);
+    FUZZ_CHECK(want_rc == -1 ? rc < 0 : rc == want_rc);
     if (rc != 0) {
         FUZZ_CHECK(rc < 0 && rc > -DECIMAL_E_COUNT);
         FUZZ_CHECK(d.mant == 42 && d.exp == 42);

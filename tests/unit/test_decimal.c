@@ -19,7 +19,7 @@
 #define T_I128_MAX   ((__int128) (T_U128_MAX >> 1))
 #define T_I128_MIN   (-T_I128_MAX - 1)
 #define T_NEG        DECIMAL_ALLOW_NEGATIVE
-#define T_BIG        512  /* a buffer that fits any exponent */
+#define T_BIG        512   /* a buffer that fits any exponent */
 #define T_RANDOM_RUN 20000 /* iterations of each randomized test */
 #define T_SEED       0x9e3779b97f4a7c15ull
 
@@ -143,14 +143,14 @@ START_TEST(test_decimal_parse_accepts)
         {"-0", T_NEG, 0, 0},
         {"-0.00", T_NEG, 0, -2},
         {"-1.5", T_NEG, -15, -1},
-        {"123456789012345678", DECIMAL_QTY, 123456789012345678, 0},    /* 18 digits */
-        {"000000000000000000001.5", DECIMAL_QTY, 15, -1},              /* 2 significant */
+        {"123456789012345678", DECIMAL_QTY, 123456789012345678, 0},     /* 18 digits */
+        {"000000000000000000001.5", DECIMAL_QTY, 15, -1},               /* 2 significant */
         {"0.123456789012345678", DECIMAL_QTY, 123456789012345678, -18}, /* 18 after "0." */
         {"999999999999999999", DECIMAL_QTY, 999999999999999999, 0},
         {"-999999999999999999", T_NEG, -999999999999999999, 0},
         {"1.00000000000000000", DECIMAL_QTY, 100000000000000000, -17}, /* 18 counting zeros */
-        {"354.11000000", DECIMAL_PRICE, 35411000000, -8},               /* Kraken */
-        {"58.00000000", DECIMAL_QTY, 5800000000, -8},                   /* Binance */
+        {"354.11000000", DECIMAL_PRICE, 35411000000, -8},              /* Kraken */
+        {"58.00000000", DECIMAL_QTY, 5800000000, -8},                  /* Binance */
         {"0.042990", DECIMAL_PRICE, 42990, -6},
         {"30218.8", DECIMAL_PRICE, 302188, -1}, /* OKX */
     };
@@ -284,7 +284,9 @@ START_TEST(test_decimal_parse_rejects)
         {"\xd9\xa1", 0, DECIMAL_QTY, -DECIMAL_E_GARBAGE}, /* ARABIC-INDIC DIGIT ONE */
         {"1\0", 2, DECIMAL_QTY, -DECIMAL_E_GARBAGE},      /* embedded NUL */
         {"\0", 1, DECIMAL_QTY, -DECIMAL_E_GARBAGE},
-        {"1\0" "5", 3, DECIMAL_QTY, -DECIMAL_E_GARBAGE},
+        {"1\0"
+         "5",
+         3, DECIMAL_QTY, -DECIMAL_E_GARBAGE},
         /* Zero where a price is expected. */
         {"0", 0, DECIMAL_PRICE, -DECIMAL_E_ZERO},
         {"0.000", 0, DECIMAL_PRICE, -DECIMAL_E_ZERO},
@@ -301,9 +303,8 @@ START_TEST(test_decimal_parse_rejects)
         decimal_t d = {.mant = 42, .exp = 7};
         size_t len = cases[i].len ? cases[i].len : strlen(cases[i].s);
         int rc = decimal_parse(cases[i].s, len, cases[i].flags, &d);
-        ck_assert_msg(rc == cases[i].rc, "case %zu '%s': got %d (%s), want %d (%s)", i,
-                      cases[i].s, rc, decimal_strerror(rc), cases[i].rc,
-                      decimal_strerror(cases[i].rc));
+        ck_assert_msg(rc == cases[i].rc, "case %zu '%s': got %d (%s), want %d (%s)", i, cases[i].s,
+                      rc, decimal_strerror(rc), cases[i].rc, decimal_strerror(cases[i].rc));
         /* On failure *ret is left alone. */
         ck_assert(d.mant == 42 && d.exp == 7);
     }
@@ -445,15 +446,14 @@ START_TEST(test_decimal_format_extremes)
                      DECIMAL_STR_MAX - 1);
     ck_assert_int_eq(decimal_format((decimal_t){INT64_MIN, DECIMAL_EXP_MIN}, small, sizeof(small)),
                      3 + -DECIMAL_EXP_MIN); /* "-0." then 60 digits */
-    ck_assert_int_eq(decimal_format((decimal_t){INT64_MIN, DECIMAL_EXP_MAX + 1}, small,
-                                    sizeof(small)),
-                     -DECIMAL_E_OVERFLOW);
+    ck_assert_int_eq(
+        decimal_format((decimal_t){INT64_MIN, DECIMAL_EXP_MAX + 1}, small, sizeof(small)),
+        -DECIMAL_E_OVERFLOW);
 
     /* Any int8 exponent formats into a large enough buffer. */
     ck_assert_int_eq(decimal_format((decimal_t){1, INT8_MIN}, buf, sizeof(buf)), 130);
     ck_assert_str_eq(buf + 128, "01");
-    ck_assert_int_eq(decimal_format((decimal_t){INT64_MIN, INT8_MAX}, buf, sizeof(buf)),
-                     20 + 127);
+    ck_assert_int_eq(decimal_format((decimal_t){INT64_MIN, INT8_MAX}, buf, sizeof(buf)), 20 + 127);
 
     /* Too small a buffer: "123.45" needs 7 bytes. */
     ck_assert_int_eq(decimal_format(s_dec("123.45"), buf, 6), -DECIMAL_E_OVERFLOW);
@@ -614,9 +614,8 @@ START_TEST(test_decimal_mul)
     ck_assert(r.mant == -T_I128_MAX);
     ck_assert_int_eq(dec128_mul(s_d128((__int128) 1 << 64, 0), s_d128((__int128) 1 << 63, 0), &r),
                      -DECIMAL_E_OVERFLOW);
-    ck_assert_int_eq(dec128_mul(s_d128((__int128) 1 << 64, 0), s_d128(-((__int128) 1 << 63), 0),
-                                &r),
-                     0);
+    ck_assert_int_eq(
+        dec128_mul(s_d128((__int128) 1 << 64, 0), s_d128(-((__int128) 1 << 63), 0), &r), 0);
     ck_assert(r.mant == T_I128_MIN);
     ck_assert_int_eq(dec128_mul(s_d128(1, 100), s_d128(1, 100), &r), -DECIMAL_E_OVERFLOW);
     ck_assert_int_eq(dec128_mul(s_d128(1, -100), s_d128(1, -29), &r), -DECIMAL_E_OVERFLOW);
@@ -675,9 +674,9 @@ START_TEST(test_decimal_div_half_even)
     ck_assert_str_eq(s_div("-2", "3", -4), "-0.6667");
     ck_assert_str_eq(s_div("1", "7", -10), "0.1428571429");
     /* Result exponent is exactly the one asked for, also above the operands'. */
-    ck_assert_str_eq(s_div("12345", "1", 2), "12300");   /* 123.45 hundreds -> 123 */
-    ck_assert_str_eq(s_div("12350", "1", 2), "12400");   /* 123.5 -> 124 */
-    ck_assert_str_eq(s_div("12250", "1", 2), "12200");   /* 122.5 -> 122 */
+    ck_assert_str_eq(s_div("12345", "1", 2), "12300"); /* 123.45 hundreds -> 123 */
+    ck_assert_str_eq(s_div("12350", "1", 2), "12400"); /* 123.5 -> 124 */
+    ck_assert_str_eq(s_div("12250", "1", 2), "12200"); /* 122.5 -> 122 */
     ck_assert_str_eq(s_div("6", "3", -3), "2.000");
     ck_assert_str_eq(s_div("0", "-3", -3), "0.000");
     /* VWAP-like: Σpq / Σq = (65114.20*0.004 + 65114.30*0.006) / 0.010 = 65114.26. */
@@ -707,9 +706,27 @@ START_TEST(test_decimal_div_wide)
     __int128 p126 = (__int128) 1 << 126;
     ck_assert_int_eq(dec128_div(s_d128(p126, 0), s_d128(p126 - 1, 0), -20, &q), 0);
     ck_assert(q.mant == s_pow10(20) && q.exp == -20);
-    /* Same through the slow digit step (remainders above 2^128 / 10): INT128_MIN / INT128_MAX. */
+    /* INT128_MIN / INT128_MAX = -(1 + 1/(2^127 - 1)): -10^30 at exp -30. */
     ck_assert_int_eq(dec128_div(s_d128(T_I128_MIN, 0), s_d128(T_I128_MAX, 0), -30, &q), 0);
     ck_assert(q.mant == -s_pow10(30));
+    /*
+     * Remainders above 2^128 / 10 take the slow digit step. (2^127 - 1) / 10^38 at exp -20 is
+     * 170141183460469231731.687... -> ...732. (2^127 - 1) / (3 * 10^37 + 7) at exp -37 is
+     * 5.6713727820156410577229101238628035229 (worked out with Python's fractions).
+     */
+    ck_assert_int_eq(dec128_div(s_d128(T_I128_MAX, 0), s_d128(s_pow10(38), 0), -20, &q), 0);
+    ck_assert_str_eq(s_str128(q), "1.70141183460469231732");
+    ck_assert_int_eq(dec128_div(s_d128(T_I128_MAX, 0), s_d128(3 * s_pow10(37) + 7, 0), -37, &q), 0);
+    ck_assert_str_eq(s_str128(q), "5.6713727820156410577229101238628035229");
+    ck_assert_int_eq(dec128_div(s_d128(T_I128_MAX, 0), s_d128(3 * s_pow10(37) + 7, 0), -20, &q), 0);
+    ck_assert_str_eq(s_str128(q), "5.67137278201564105772");
+    /* A remainder of exactly d/2 in the slow step: 1.5 * 10^38 / 10^38 = 1.5, 1.50, 2 (tie). */
+    ck_assert_int_eq(dec128_div(s_d128(15 * s_pow10(37), 0), s_d128(s_pow10(38), 0), -1, &q), 0);
+    ck_assert(q.mant == 15);
+    ck_assert_int_eq(dec128_div(s_d128(15 * s_pow10(37), 0), s_d128(s_pow10(38), 0), -2, &q), 0);
+    ck_assert(q.mant == 150);
+    ck_assert_int_eq(dec128_div(s_d128(15 * s_pow10(37), 0), s_d128(s_pow10(38), 0), 0, &q), 0);
+    ck_assert(q.mant == 2);
     /*
      * (2^127 - 1) / (2^127 - 2) = 1 + 1 / (2^127 - 2); at exp -38 that is 10^38 + 0.5877...,
      * which rounds up to 10^38 + 1.
@@ -810,7 +827,7 @@ START_TEST(test_decimal_floor_div)
     int64_t index = 7;
 
     ck_assert_int_eq(s_floor_div("65114.20", "0.5"), 130228); /* 130228.4 */
-    ck_assert_int_eq(s_floor_div("0.3", "0.1"), 3);           /* exact, unlike 0.3 / 0.1 in binary */
+    ck_assert_int_eq(s_floor_div("0.3", "0.1"), 3); /* exact, unlike 0.3 / 0.1 in binary */
     ck_assert_int_eq(s_floor_div("0.29999999", "0.1"), 2);
     ck_assert_int_eq(s_floor_div("65114.50", "0.5"), 130229);
     ck_assert_int_eq(s_floor_div("0", "0.5"), 0);
@@ -958,10 +975,12 @@ s_random_decimal(uint64_t *state)
         d.mant = specials[s_rand_below(state, sizeof(specials) / sizeof(specials[0]))];
     } else {
         /* A mantissa of 1 to 18 digits, so that equal values at different exponents occur. */
-        int64_t m = (int64_t) (s_rand(state) % (uint64_t) s_pow10(1 + (int) s_rand_below(state, 18)));
+        int64_t m =
+            (int64_t) (s_rand(state) % (uint64_t) s_pow10(1 + (int) s_rand_below(state, 18)));
         d.mant = s_rand_below(state, 2) ? -m : m;
     }
-    d.exp = (int8_t) -(int) s_rand_below(state, 19);
+    int exp = -(int) s_rand_below(state, 19);
+    d.exp = (int8_t) exp;
     if (kind == 1) {
         /* Make ties between exponents likely: the same value with trailing zeros. */
         while (d.exp > -18 && d.mant > -100000000 && d.mant < 100000000) {
@@ -1042,8 +1061,8 @@ START_TEST(test_decimal_random_div)
         }
         dec128_t got = {0};
         ck_assert_int_eq(dec128_div(s_d128(nm, ne), s_d128(dm, de), exp, &got), 0);
-        ck_assert_msg(got.mant == q && got.exp == exp, "%lld e%d / %lld e%d at e%d",
-                      (long long) nm, ne, (long long) dm, de, exp);
+        ck_assert_msg(got.mant == q && got.exp == exp, "%lld e%d / %lld e%d at e%d", (long long) nm,
+                      ne, (long long) dm, de, exp);
 
         /* floor_div against a floor on the same integers, with the step made positive. */
         int64_t index = 0;
@@ -1071,7 +1090,8 @@ START_TEST(test_decimal_random_sqrt)
 
     for (int i = 0; i < T_RANDOM_RUN; i++) {
         /* m < 10^18 at exponent -18..0, root at exponent -8..0: 4 m 10^t < 4e34. */
-        int64_t m = (int64_t) (s_rand(&state) % (uint64_t) s_pow10(1 + (int) s_rand_below(&state, 18)));
+        int64_t m =
+            (int64_t) (s_rand(&state) % (uint64_t) s_pow10(1 + (int) s_rand_below(&state, 18)));
         int e = -(int) s_rand_below(&state, 19);
         int exp = -(int) s_rand_below(&state, 9);
         dec128_t r = {0};
