@@ -24,6 +24,7 @@
 
 #define CFG_WHERE_MAX  320 /* "file:line" or "env NAME" */
 #define CFG_NAME_MAX   256 /* "section.entry.key" */
+#define CFG_ERRORS_MAX 200 /* errors collected before giving up */
 #define CFG_ENV_PREFIX "TICKPIPE_"
 
 struct cfg_ctx {
@@ -102,10 +103,18 @@ cfg_errors_print(const cfg_errors_t *self, FILE *out)
 static void __attribute__((format(printf, 2, 3))) s_error(cfg_errors_t *errs, const char *fmt, ...)
 {
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    /* A hostile or generated file can hold millions of mistakes; nobody reads past the first. */
+    if (errs->count > CFG_ERRORS_MAX) {
+        return;
+    }
+    if (errs->count == CFG_ERRORS_MAX) {
+        snprintf(buf, sizeof buf, "too many errors, stopping after %d", CFG_ERRORS_MAX);
+    } else {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+    }
     errs->items = xrealloc(errs->items, (errs->count + 1) * sizeof *errs->items);
     errs->items[errs->count++] = xstrdup(buf);
 }

@@ -89,6 +89,17 @@ static const cfg_key_t s_journal_keys[] = {
      K(config_journal_t, retain_size), "Bytes kept per journal; older segments are deleted.", 0},
     {"retain_age", CFG_TYPE_DURATION, "7d", NS(1) * HOUR, NS(3650) * DAY, NULL,
      K(config_journal_t, retain_age_ns), "Age after which segments are deleted.", 0},
+    {"replay_credit", CFG_TYPE_INT, "256", 1, 65536, NULL, K(config_journal_t, replay_credit),
+     "Consumers: journal frames a producer may send ahead during a replay (flow control).", 0},
+    {"replay_buffer", CFG_TYPE_INT, "100000", 1, 10000000, NULL,
+     K(config_journal_t, replay_buffer),
+     "Consumers: live frames held per source while a replay runs; beyond, they are replayed.", 0},
+    {"replay_buffer_size", CFG_TYPE_SIZE, "64MiB", 1 * MIB, 16 * GIB, NULL,
+     K(config_journal_t, replay_buffer_size),
+     "Consumers: memory for those live frames per source (decoded size).", 0},
+    {"replay_timeout", CFG_TYPE_DURATION, "5s", NS(100) * MS, NS(10) * 60 * SEC, NULL,
+     K(config_journal_t, replay_timeout_ns),
+     "Consumers: a replay request unanswered this long is sent again.", 0},
     {NULL},
 };
 
@@ -152,6 +163,13 @@ static const cfg_key_t s_aggregator_keys[] = {
      "State snapshot period (restart = snapshot + "
      "replay).",
      0},
+    {"bar_history", CFG_TYPE_INT, "1440", 2, 1000000, NULL, K(config_aggregator_t, bar_history),
+     "Closed bars kept per symbol and interval, so that late trades can revise them.", 0},
+    {"persist_interval", CFG_TYPE_DURATION, "10s", NS(100) * MS, NS(1) * HOUR, NULL,
+     K(config_aggregator_t, persist_interval_ns),
+     "LEVELS and PROFILE are pushed to the writer this often (and at session close).", 0},
+    {"queue_max", CFG_TYPE_INT, "100000", 100, 10000000, NULL, K(config_aggregator_t, queue_max),
+     "Messages waiting for the writer before the aggregator stops reading trades.", 0},
     {"composite", CFG_TYPE_BOOL, "false", 0, 0, NULL, K(config_aggregator_t, composite),
      "Also compute a cross-exchange composite (exchange '*') per base/quote.", 0},
     {"replay_endpoint", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_aggregator_t, replay_endpoint),
@@ -245,6 +263,10 @@ static const cfg_key_t s_program_keys[] = {
      "Expect heartbeats; restart after supervisor.watchdog of silence.", 0},
     {"stop_timeout", CFG_TYPE_DURATION, "0", NS(0), NS(10) * 60 * SEC, NULL,
      K(config_program_t, stop_timeout_ns), "SIGTERM to SIGKILL delay; 0: supervisor.stop_timeout.",
+     0},
+    {"pass_name", CFG_TYPE_BOOL, "true", 0, 0, NULL, K(config_program_t, pass_name),
+     "Append --name <entry> unless args have --name; false for programs that are not tickpipe "
+     "workers (fakex, tools).",
      0},
     {NULL},
 };
@@ -352,6 +374,7 @@ s_check_aggregator(cfg_ctx_t *ctx, const char *entry, void *section, void *arg)
         for (size_t j = 0; j < k; j++) {
             if (strcmp(a->intervals.items[j], a->intervals.items[k]) == 0) {
                 cfg_report(ctx, "intervals", "'%s' is listed twice", a->intervals.items[k]);
+                break;
             }
         }
     }

@@ -67,6 +67,10 @@ typedef struct {
     int64_t segment_size;      /* bytes per segment file */
     int64_t retain_size;       /* bytes kept per journal */
     int64_t retain_age_ns;     /* age kept per journal */
+    int64_t replay_credit;     /* consumers: replayed frames in flight per stream */
+    int64_t replay_buffer;     /* consumers: live frames buffered per source during a replay */
+    int64_t replay_buffer_size; /* consumers: bytes of those frames, decoded */
+    int64_t replay_timeout_ns; /* consumers: a replay request without reply is sent again */
 } config_journal_t;
 
 typedef struct {
@@ -97,6 +101,9 @@ typedef struct {
     int64_t bin_ticks;            /* default profile bin: this many ticks */
     int64_t dedupe_window;        /* trade ids remembered per symbol */
     int64_t snapshot_interval_ns; /* state snapshot period */
+    int64_t bar_history;        /* closed bars kept per symbol and interval for revisions */
+    int64_t persist_interval_ns; /* LEVELS and PROFILE pushed to the writer this often */
+    int64_t queue_max;          /* messages waiting for the writer before input pauses */
     bool composite;               /* cross-exchange composite per base/quote */
     char *replay_endpoint;        /* ROUTER bind for journal replay; "" = ipc under run_dir */
     int64_t heartbeat_ns;         /* heartbeat period */
@@ -147,6 +154,7 @@ typedef struct {
     bool required;           /* counts for /readyz */
     bool watchdog;           /* expects heartbeats */
     int64_t stop_timeout_ns; /* 0 = supervisor.stop_timeout */
+    bool pass_name;          /* append --name <entry> to args (tickpipe workers) */
 } config_program_t;
 
 typedef struct {

@@ -442,6 +442,24 @@ START_TEST(test_cfg_sizes)
 }
 END_TEST
 
+/* A file with a huge number of mistakes gives a bounded error list (found by fuzzing: 4k
+ * duplicate intervals once produced millions of messages). */
+START_TEST(test_cfg_error_count_is_bounded)
+{
+    size_t n = 20000;
+    char *yaml = malloc(64 + 4 * n);
+    size_t pos = (size_t) sprintf(yaml, "aggregator:\n  intervals: [");
+    for (size_t i = 0; i < n; i++) {
+        pos += (size_t) sprintf(yaml + pos, "%s1m", i ? "," : "");
+    }
+    sprintf(yaml + pos, "]\n");
+    ck_assert_ptr_null(s_load(yaml, NULL));
+    ck_assert_uint_le(s_errs.count, 201);
+    ck_assert_str_eq(s_errs.items[s_errs.count - 1], "too many errors, stopping after 200");
+    free(yaml);
+}
+END_TEST
+
 static Suite *
 cfg_suite(void)
 {
@@ -462,6 +480,7 @@ cfg_suite(void)
     tcase_add_test(tc, test_cfg_reference_file_is_current);
     tcase_add_test(tc, test_cfg_missing_file);
     tcase_add_test(tc, test_cfg_sizes);
+    tcase_add_test(tc, test_cfg_error_count_is_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
