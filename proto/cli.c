@@ -13,6 +13,13 @@
 
 extern char **environ;
 
+#define CLI_NAME_MAX             63 /* bytes of an instance name (a message source) */
+#define CLI_HOSTNAME_PLACEHOLDER "{hostname}"
+#define CLI_HOSTNAME_MAX         256
+
+/* --name after expansion; lives as long as the process, as argv does. */
+static char s_name[CLI_NAME_MAX + 1];
+
 enum {
     CLI_OPT_NAME = 256,
     CLI_OPT_CHECK,
@@ -40,6 +47,65 @@ s_usage(const cli_spec_t *spec, FILE *out)
             "Exit codes: 0 clean stop, 1 runtime failure (restarted by the supervisor),\n"
             "2 configuration or usage error (not restarted).\n",
             spec->program, spec->summary, spec->needs_name ? " (required)" : "");
+}
+
+/* True when s is a usable piece of an instance name: A-Z a-z 0-9 . - _ only. */
+static bool
+s_is_name_safe(const char *s)
+{
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+              || *s == '.' || *s == '-' || *s == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Replace each {hostname} in name by $HOSTNAME (Docker sets it to the container's hostname),
+ * else gethostname(), into s_name. Returns 0, or 2 with the problem printed.
+ */
+static int
+s_expand_name(const cli_spec_t *spec, const char *name)
+{
+    static const char placeholder[] = CLI_HOSTNAME_PLACEHOLDER;
+    char host[CLI_HOSTNAME_MAX] = "";
+    size_t n = 0;
+    if (strstr(name, placeholder)) {
+        const char *env = getenv("HOSTNAME");
+        if (env && *env) {
+            snprintf(host, sizeof host, "%s", env);
+        } else if (gethostname(host, sizeof host - 1) < 0) {
+            host[0] = '\0';
+        }
+        if (!*host || !s_is_name_safe(host)) {
+            fprintf(stderr,
+                    "%s: --name '%s': the host name '%s' is not usable (A-Z a-z 0-9 . - _)\n",
+                    spec->program, name, host);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    for (const char *p = name; *p;) {
+        const char *piece = p;
+        size_t len = 1;
+        if (strncmp(p, placeholder, sizeof placeholder - 1) == 0) {
+            piece = host;
+            len = strlen(host);
+            p += sizeof placeholder - 1;
+        } else {
+            p++;
+        }
+        if (n + len > CLI_NAME_MAX) {
+            fprintf(stderr, "%s: --name '%s' must be 1 to %d bytes once expanded\n", spec->program,
+                    name, CLI_NAME_MAX);
+            return CLI_EXIT_USAGE;
+        }
+        memcpy(s_name + n, piece, len);
+        n += len;
+    }
+    s_name[n] = '\0';
+    return CLI_EXIT_OK;
 }
 
 int
@@ -120,10 +186,13 @@ cli_start(const cli_spec_t *spec, int argc, char **argv, cli_args_t *ret_args, c
         fprintf(stderr, "%s: --name INSTANCE is required\n", spec->program);
         return CLI_EXIT_USAGE;
     }
-    if (!*args.name || strlen(args.name) > 63) {
-        fprintf(stderr, "%s: --name '%s' must be 1 to 63 bytes\n", spec->program, args.name);
+    if (!*args.name || s_expand_name(spec, args.name) != CLI_EXIT_OK || !*s_name) {
+        if (!*args.name) {
+            fprintf(stderr, "%s: --name '' must be 1 to %d bytes\n", spec->program, CLI_NAME_MAX);
+        }
         return CLI_EXIT_USAGE;
     }
+    args.name = s_name;
     if (args.check_config) {
         return cli_check_config(args.config_path);
     }

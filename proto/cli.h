@@ -5,6 +5,10 @@
  *
  * cli_start() parses the arguments, loads and validates the configuration, applies the log
  * settings and logs the effective configuration, so that each main() stays a few lines.
+ *
+ * --name may hold "{hostname}", replaced by $HOSTNAME (set by Docker to the container's
+ * hostname), else gethostname(): identical replicas (docker compose --scale) get distinct
+ * instance names, e.g. "collector-binance@{hostname}" (see CONFIG_INSTANCE_SEP in config.h).
  */
 #ifndef PROTO_CLI_H
 #define PROTO_CLI_H
@@ -28,7 +32,7 @@ typedef struct {
 
 typedef struct {
     const char *config_path; /* -c FILE, or $TICKPIPE_CONFIG; NULL: defaults and env only */
-    const char *name;        /* --name, or spec->log_name */
+    const char *name;        /* --name with {hostname} expanded, or spec->log_name */
     bool check_config;       /* --check-config */
     bool print_config;       /* --print-config */
 } cli_args_t;

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static const cfg_key_t s_log_keys[] = {
      "Most verbose level written.", 0},
     {"format", CFG_TYPE_ENUM, "text", 0, 0, s_formats, K(config_log_t, format),
      "text: one line per event; json: one JSON object per line.", 0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_paths_keys[] = {
@@ -53,7 +54,7 @@ static const cfg_key_t s_paths_keys[] = {
      "Directory for ipc:// sockets and pid files.", 0},
     {"state_dir", CFG_TYPE_STRING, "./var/lib", 0, 0, NULL, K(config_paths_t, state_dir),
      "Directory for journals and aggregator snapshots (a volume in containers).", 0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_endpoints_keys[] = {
@@ -75,7 +76,7 @@ static const cfg_key_t s_endpoints_keys[] = {
      "Largest payload accepted; larger frames are counted and "
      "dropped.",
      0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_journal_keys[] = {
@@ -91,8 +92,7 @@ static const cfg_key_t s_journal_keys[] = {
      K(config_journal_t, retain_age_ns), "Age after which segments are deleted.", 0},
     {"replay_credit", CFG_TYPE_INT, "256", 1, 65536, NULL, K(config_journal_t, replay_credit),
      "Consumers: journal frames a producer may send ahead during a replay (flow control).", 0},
-    {"replay_buffer", CFG_TYPE_INT, "100000", 1, 10000000, NULL,
-     K(config_journal_t, replay_buffer),
+    {"replay_buffer", CFG_TYPE_INT, "100000", 1, 10000000, NULL, K(config_journal_t, replay_buffer),
      "Consumers: live frames held per source while a replay runs; beyond, they are replayed.", 0},
     {"replay_buffer_size", CFG_TYPE_SIZE, "64MiB", 1 * MIB, 16 * GIB, NULL,
      K(config_journal_t, replay_buffer_size),
@@ -100,7 +100,7 @@ static const cfg_key_t s_journal_keys[] = {
     {"replay_timeout", CFG_TYPE_DURATION, "5s", NS(100) * MS, NS(10) * 60 * SEC, NULL,
      K(config_journal_t, replay_timeout_ns),
      "Consumers: a replay request unanswered this long is sent again.", 0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_collector_keys[] = {
@@ -138,7 +138,22 @@ static const cfg_key_t s_collector_keys[] = {
      "A connection whose pings go unanswered this long is dead (quiet symbols never are).", 0},
     {"heartbeat", CFG_TYPE_DURATION, "1s", NS(100) * MS, NS(60) * SEC, NULL,
      K(config_collector_t, heartbeat_ns), "Heartbeat period.", 0},
-    {NULL},
+    {"tls_ca_file", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_collector_t, tls_ca_file),
+     "PEM file of CAs trusted for wss:// and https:// instead of the system's (private CA).", 0},
+    {.key = NULL},
+};
+
+/* Each key here must be a STRING key of s_collector_keys with the same name (s_apply_overrides). */
+static const cfg_key_t s_collector_override_keys[] = {
+    {"shard", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_collector_override_t, shard),
+     "When set, replaces collectors.<every entry>.shard (one variable for a container's "
+     "collector).",
+     0},
+    {"ws_url", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_collector_override_t, ws_url),
+     "When set, replaces every entry's ws_url; {exchange} becomes the entry's exchange.", 0},
+    {"rest_url", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_collector_override_t, rest_url),
+     "When set, replaces every entry's rest_url; {exchange} becomes the entry's exchange.", 0},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_aggregator_keys[] = {
@@ -176,7 +191,7 @@ static const cfg_key_t s_aggregator_keys[] = {
      "ROUTER bind serving journal replay; empty: ipc://<run_dir>/aggregator-replay.", 0},
     {"heartbeat", CFG_TYPE_DURATION, "1s", NS(100) * MS, NS(60) * SEC, NULL,
      K(config_aggregator_t, heartbeat_ns), "Heartbeat period.", 0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_instrument_keys[] = {
@@ -187,7 +202,7 @@ static const cfg_key_t s_instrument_keys[] = {
      CFG_FLAG_ZERO_OK},
     {"bin_ticks", CFG_TYPE_INT, "0", 0, 1000000, NULL, K(config_instrument_t, bin_ticks),
      "Bin as a number of ticks; 0: aggregator.bin_ticks.", 0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_writer_keys[] = {
@@ -205,7 +220,7 @@ static const cfg_key_t s_writer_keys[] = {
      K(config_writer_t, retry_max_ns), "Reconnect delay cap.", 0},
     {"heartbeat", CFG_TYPE_DURATION, "1s", NS(100) * MS, NS(60) * SEC, NULL,
      K(config_writer_t, heartbeat_ns), "Heartbeat period.", 0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_database_keys[] = {
@@ -216,9 +231,10 @@ static const cfg_key_t s_database_keys[] = {
      "File holding the password (libpq's passfile also works).", 0},
     {"connect_timeout", CFG_TYPE_DURATION, "10s", NS(1) * SEC, NS(10) * 60 * SEC, NULL,
      K(config_database_t, connect_timeout_ns), "Connection timeout.", 0},
-    {"statement_timeout", CFG_TYPE_DURATION, "60s", NS(1) * SEC, NS(1) * HOUR, NULL,
-     K(config_database_t, statement_timeout_ns), "Per-statement timeout.", 0},
-    {NULL},
+    {"statement_timeout", CFG_TYPE_DURATION, "3s", NS(1) * SEC, NS(1) * HOUR, NULL,
+     K(config_database_t, statement_timeout_ns),
+     "Per-statement timeout; keep it 5 s under supervisor.watchdog (it delays heartbeats).", 0},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_supervisor_keys[] = {
@@ -243,7 +259,7 @@ static const cfg_key_t s_supervisor_keys[] = {
      K(config_supervisor_t, stop_timeout_ns), "SIGTERM to SIGKILL delay when stopping.", 0},
     {"log_lines", CFG_TYPE_INT, "1000", 10, 1000000, NULL, K(config_supervisor_t, log_lines),
      "Log lines kept in memory per program for /api/logs.", 0},
-    {NULL},
+    {.key = NULL},
 };
 
 static const cfg_key_t s_program_keys[] = {
@@ -268,7 +284,7 @@ static const cfg_key_t s_program_keys[] = {
      "Append --name <entry> unless args have --name; false for programs that are not tickpipe "
      "workers (fakex, tools).",
      0},
-    {NULL},
+    {.key = NULL},
 };
 
 /* ---- checks ---- */
@@ -359,6 +375,17 @@ s_check_collector(cfg_ctx_t *ctx, const char *entry, void *section, void *arg)
     }
     s_check_endpoint(ctx, "pub_endpoint", c->pub_endpoint);
     s_check_endpoint(ctx, "replay_endpoint", c->replay_endpoint);
+    return 0;
+}
+
+static int
+s_check_collector_override(cfg_ctx_t *ctx, const char *entry, void *section, void *arg)
+{
+    const config_collector_override_t *o = section;
+    int i, n;
+    if (*o->shard && s_parse_shard(o->shard, &i, &n) < 0) {
+        cfg_report(ctx, "shard", "'%s' is not i/n with 0 <= i < n <= 1024", o->shard);
+    }
     return 0;
 }
 
@@ -478,6 +505,9 @@ static const cfg_section_t s_sections[] = {
      "Producers' append-only journals (collectors, aggregator)."},
     {"collectors", s_collector_keys, sizeof(config_collector_t), offsetof(config_t, collectors),
      true, s_check_collector, "One entry per collector instance, named as its --name."},
+    {"collector", s_collector_override_keys, sizeof(config_collector_override_t),
+     offsetof(config_t, collector), false, s_check_collector_override,
+     "Overrides of every collectors entry, for containers that run one collector."},
     {"aggregator", s_aggregator_keys, sizeof(config_aggregator_t), offsetof(config_t, aggregator),
      false, s_check_aggregator, "Bars, session VWAP and volume profile."},
     {"instruments", s_instrument_keys, sizeof(config_instrument_t), offsetof(config_t, instruments),
@@ -490,7 +520,7 @@ static const cfg_section_t s_sections[] = {
      false, s_check_supervisor, "Process supervision and the HTTP health/metrics server."},
     {"programs", s_program_keys, sizeof(config_program_t), offsetof(config_t, programs), true,
      s_check_program, "Programs the supervisor runs, by name."},
-    {NULL},
+    {.name = NULL},
 };
 
 static const cfg_schema_t s_schema = {s_sections, sizeof(config_t)};
@@ -527,6 +557,58 @@ s_default_endpoint(char **field, const char *run_dir, const char *name)
     *field = s;
 }
 
+/* Replace every "{exchange}" in *field by name. */
+static void
+s_expand_exchange(char **field, const char *name)
+{
+    static const char placeholder[] = "{exchange}";
+    const size_t plen = sizeof placeholder - 1;
+    const char *hit = *field ? strstr(*field, placeholder) : NULL;
+    if (!hit || !name) {
+        return;
+    }
+    size_t count = 0;
+    for (const char *p = hit; p; p = strstr(p + plen, placeholder)) {
+        count++;
+    }
+    size_t n = strlen(*field) + count * strlen(name) + 1;
+    char *out = xmalloc(n);
+    char *w = out;
+    for (const char *src = *field; *src;) {
+        if (strncmp(src, placeholder, plen) == 0) {
+            w = stpcpy(w, name);
+            src += plen;
+        } else {
+            *w++ = *src++;
+        }
+    }
+    *w = '\0';
+    free(*field);
+    *field = out;
+}
+
+/* Copy each collector: key that is set over the key of the same name in entry c. */
+static void
+s_apply_overrides(const config_collector_override_t *o, config_collector_t *c)
+{
+    for (const cfg_key_t *ok = s_collector_override_keys; ok->key; ok++) {
+        const char *value = *(char *const *) ((const char *) o + ok->offset);
+        const cfg_key_t *ck = s_collector_keys;
+        while (ck->key && strcmp(ck->key, ok->key) != 0) {
+            ck++;
+        }
+        assert(ck->key && ck->type == CFG_TYPE_STRING && ok->type == CFG_TYPE_STRING);
+        if (value && *value) {
+            char **field = (char **) ((char *) c + ck->offset);
+            free(*field);
+            *field = xstrdup(value);
+        }
+    }
+    const char *exchange = config_exchange_name((config_exchange_t) c->exchange);
+    s_expand_exchange(&c->ws_url, exchange);
+    s_expand_exchange(&c->rest_url, exchange);
+}
+
 static void
 s_fill_defaults(config_t *self)
 {
@@ -540,6 +622,7 @@ s_fill_defaults(config_t *self)
     const cfg_section_t *sec = s_section("collectors");
     for (size_t i = 0; i < self->collectors.count; i++) {
         config_collector_t *c = cfg_map_at(sec, &self->collectors, i);
+        s_apply_overrides(&self->collector, c);
         char name[128];
         snprintf(name, sizeof name, "%s-pub", self->collectors.names[i]);
         s_default_endpoint(&c->pub_endpoint, run, name);
@@ -578,10 +661,27 @@ config_destroy(config_t **self_p)
     }
 }
 
+size_t
+config_entry_len(const char *name)
+{
+    const char *sep = strchr(name, CONFIG_INSTANCE_SEP);
+    return sep ? (size_t) (sep - name) : strlen(name);
+}
+
 const config_collector_t *
 config_collector(const config_t *self, const char *name)
 {
-    return cfg_map_find(s_section("collectors"), &self->collectors, name);
+    const cfg_section_t *sec = s_section("collectors");
+    const config_collector_t *c = cfg_map_find(sec, &self->collectors, name);
+    size_t len = config_entry_len(name);
+    /* An entry named with the separator itself still wins: this only adds names. */
+    for (size_t i = 0; !c && name[len] && i < self->collectors.count; i++) {
+        const char *entry = self->collectors.names[i];
+        if (strlen(entry) == len && strncmp(entry, name, len) == 0) {
+            c = cfg_map_at(sec, &self->collectors, i);
+        }
+    }
+    return c;
 }
 
 const config_instrument_t *

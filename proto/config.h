@@ -62,15 +62,15 @@ typedef struct {
 } config_endpoints_t;
 
 typedef struct {
-    int fsync;                 /* config_fsync_t */
-    int64_t fsync_interval_ns; /* for CONFIG_FSYNC_INTERVAL */
-    int64_t segment_size;      /* bytes per segment file */
-    int64_t retain_size;       /* bytes kept per journal */
-    int64_t retain_age_ns;     /* age kept per journal */
-    int64_t replay_credit;     /* consumers: replayed frames in flight per stream */
-    int64_t replay_buffer;     /* consumers: live frames buffered per source during a replay */
+    int fsync;                  /* config_fsync_t */
+    int64_t fsync_interval_ns;  /* for CONFIG_FSYNC_INTERVAL */
+    int64_t segment_size;       /* bytes per segment file */
+    int64_t retain_size;        /* bytes kept per journal */
+    int64_t retain_age_ns;      /* age kept per journal */
+    int64_t replay_credit;      /* consumers: replayed frames in flight per stream */
+    int64_t replay_buffer;      /* consumers: live frames buffered per source during a replay */
     int64_t replay_buffer_size; /* consumers: bytes of those frames, decoded */
-    int64_t replay_timeout_ns; /* consumers: a replay request without reply is sent again */
+    int64_t replay_timeout_ns;  /* consumers: a replay request without reply is sent again */
 } config_journal_t;
 
 typedef struct {
@@ -90,7 +90,19 @@ typedef struct {
     int64_t rotate_after_ns;  /* open a replacement connection after this long */
     int64_t ping_timeout_ns;  /* a connection whose pings go unanswered this long is dead */
     int64_t heartbeat_ns;     /* heartbeat period */
+    char *tls_ca_file;        /* PEM CAs trusted for wss/https instead of the system's; "" */
 } config_collector_t;
+
+/*
+ * collector: settings that, when set (non-empty), replace the same key of every collectors
+ * entry, so one environment variable (TICKPIPE_COLLECTOR__SHARD) works whatever the entry is
+ * named: a container runs one collector entry, its replicas and shards differ only in env.
+ */
+typedef struct {
+    char *shard;    /* "i/n"; "" = each entry's own */
+    char *ws_url;   /* "" = each entry's own */
+    char *rest_url; /* "" = each entry's own */
+} config_collector_override_t;
 
 typedef struct {
     cfg_list_t intervals;         /* bar intervals */
@@ -101,9 +113,9 @@ typedef struct {
     int64_t bin_ticks;            /* default profile bin: this many ticks */
     int64_t dedupe_window;        /* trade ids remembered per symbol */
     int64_t snapshot_interval_ns; /* state snapshot period */
-    int64_t bar_history;        /* closed bars kept per symbol and interval for revisions */
-    int64_t persist_interval_ns; /* LEVELS and PROFILE pushed to the writer this often */
-    int64_t queue_max;          /* messages waiting for the writer before input pauses */
+    int64_t bar_history;          /* closed bars kept per symbol and interval for revisions */
+    int64_t persist_interval_ns;  /* LEVELS and PROFILE pushed to the writer this often */
+    int64_t queue_max;            /* messages waiting for the writer before input pauses */
     bool composite;               /* cross-exchange composite per base/quote */
     char *replay_endpoint;        /* ROUTER bind for journal replay; "" = ipc under run_dir */
     int64_t heartbeat_ns;         /* heartbeat period */
@@ -158,12 +170,13 @@ typedef struct {
 } config_program_t;
 
 typedef struct {
-    config_log_t log;               /* log: */
-    config_paths_t paths;           /* paths: */
-    config_endpoints_t endpoints;   /* endpoints: */
-    config_journal_t journal;       /* journal: */
-    cfg_map_t collectors;           /* collectors: name → config_collector_t */
-    config_aggregator_t aggregator; /* aggregator: */
+    config_log_t log;                      /* log: */
+    config_paths_t paths;                  /* paths: */
+    config_endpoints_t endpoints;          /* endpoints: */
+    config_journal_t journal;              /* journal: */
+    cfg_map_t collectors;                  /* collectors: name → config_collector_t */
+    config_collector_override_t collector; /* collector: overrides of every collectors entry */
+    config_aggregator_t aggregator;        /* aggregator: */
     cfg_map_t instruments;          /* instruments: "exchange.market.SYMBOL" → instrument */
     config_writer_t writer;         /* writer: */
     config_database_t database;     /* database: */
@@ -186,7 +199,19 @@ config_t *config_load_buffer(const char *name, const char *data, size_t len, cha
 
 void config_destroy(config_t **self_p);
 
-/* Entry lookups; NULL when absent. Borrowed. */
+/*
+ * Instance names "<entry>@<instance>" (collector-binance@3f2a9c) let replicas publish under
+ * distinct sources while reading one config entry: config_collector() looks them up by entry.
+ */
+#define CONFIG_INSTANCE_SEP '@'
+
+/* Bytes of name that name its entry: what precedes the first CONFIG_INSTANCE_SEP, else all. */
+size_t config_entry_len(const char *name);
+
+/*
+ * Entry lookups; NULL when absent. Borrowed. config_collector() accepts an instance name
+ * (above) and returns its entry, with the collector: overrides applied.
+ */
 const config_collector_t *config_collector(const config_t *self, const char *name);
 const config_program_t *config_program(const config_t *self, const char *name);
 const config_instrument_t *config_instrument(const config_t *self, const char *key);

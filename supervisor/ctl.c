@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "ctl_internal.h"
 #include "version.h"
 
 typedef struct {
@@ -25,6 +26,11 @@ static const ctl_command_t s_commands[] = {
     {"config-reference", "", "print every configuration key with its default (the reference)",
      s_cmd_config_reference},
     {"version", "", "print the version", s_cmd_version},
+    {"status", "", "table of programs from the supervisor's /health", ctl_cmd_status},
+    {"logs", "NAME", "recent output of a program (-f: follow, -n LINES)", ctl_cmd_logs},
+    {"health", "", "exit 0 iff the supervisor's /readyz is 200 (HEALTHCHECK)", ctl_cmd_health},
+    {"tail", "KIND", "print trades (or gaps) from the collectors as JSON lines", ctl_cmd_tail},
+    {"get", "PATH", "print the supervisor's answer to GET PATH (/metrics ...)", ctl_cmd_get},
 };
 
 #define CTL_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "log.h"
 
@@ -460,6 +462,111 @@ START_TEST(test_cfg_error_count_is_bounded)
 }
 END_TEST
 
+/* collector: keys replace every entry's key when set; {exchange} is expanded (deploy, issue 8). */
+START_TEST(test_cfg_collector_overrides_every_entry)
+{
+    static const char yaml[] = "collectors:\n"
+                               "  collector-binance:\n"
+                               "    exchange: binance\n"
+                               "    symbols: [BTCUSDT]\n"
+                               "    shard: 0/3\n"
+                               "    rest_url: 'http://own/{exchange}/{market}'\n"
+                               "  collector-bybit:\n"
+                               "    exchange: bybit\n"
+                               "    symbols: [BTCUSDT]\n";
+    char *env[] = {
+        "TICKPIPE_COLLECTOR__SHARD=1/2",
+        "TICKPIPE_COLLECTOR__WS_URL=ws://fakex:9443/{exchange}/{market}",
+        NULL,
+    };
+    config_t *c = s_load(yaml, env);
+    if (!c) {
+        s_dump_errors();
+    }
+    ck_assert_ptr_nonnull(c);
+    const config_collector_t *b = config_collector(c, "collector-binance");
+    const config_collector_t *y = config_collector(c, "collector-bybit");
+    ck_assert_str_eq(b->shard, "1/2");
+    ck_assert_str_eq(y->shard, "1/2");
+    ck_assert_str_eq(b->ws_url, "ws://fakex:9443/binance/{market}");
+    ck_assert_str_eq(y->ws_url, "ws://fakex:9443/bybit/{market}");
+    ck_assert_str_eq(b->rest_url, "http://own/binance/{market}");
+    ck_assert_str_eq(y->rest_url, "");
+    config_destroy(&c);
+
+    /* Unset (the default ""), every entry keeps its own value. */
+    c = s_load(yaml, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(config_collector(c, "collector-binance")->shard, "0/3");
+    ck_assert_str_eq(config_collector(c, "collector-bybit")->shard, "0/1");
+    ck_assert_str_eq(config_collector(c, "collector-bybit")->ws_url, "");
+    config_destroy(&c);
+
+    char *bad[] = {"TICKPIPE_COLLECTOR__SHARD=2/2", NULL};
+    ck_assert_ptr_null(s_load(yaml, bad));
+    ck_assert_error("env TICKPIPE_COLLECTOR__SHARD: collector.shard: '2/2' is not i/n with 0 <= i "
+                    "< n <= 1024");
+}
+END_TEST
+
+/* Replicas: "<entry>@<instance>" finds its entry; an entry really named so still wins. */
+START_TEST(test_cfg_instance_name_finds_entry)
+{
+    static const char yaml[] = "collectors:\n"
+                               "  collector-binance:\n"
+                               "    symbols: [BTCUSDT]\n"
+                               "  collector-binance@special:\n"
+                               "    symbols: [ETHUSDT]\n";
+    config_t *c = s_load(yaml, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(config_entry_len("collector-binance@3f2a9c"), strlen("collector-binance"));
+    ck_assert_uint_eq(config_entry_len("writer"), strlen("writer"));
+    const config_collector_t *base = config_collector(c, "collector-binance");
+    ck_assert_ptr_nonnull(base);
+    ck_assert_ptr_eq(config_collector(c, "collector-binance@3f2a9c"), base);
+    ck_assert_ptr_eq(config_collector(c, "collector-binance@"), base);
+    const config_collector_t *special = config_collector(c, "collector-binance@special");
+    ck_assert_ptr_ne(special, base);
+    ck_assert_str_eq(special->symbols.items[0], "ETHUSDT");
+    ck_assert_ptr_null(config_collector(c, "collector@3f2a9c"));
+    ck_assert_ptr_null(config_collector(c, "collector-binanc"));
+    ck_assert_ptr_null(config_collector(c, "collector-binance-a"));
+    config_destroy(&c);
+}
+END_TEST
+
+/* cli_start expands {hostname} in --name from $HOSTNAME (what Docker sets in a container). */
+START_TEST(test_cfg_cli_name_expands_hostname)
+{
+    static const cli_spec_t spec = {.program = "t", .log_name = "t", .summary = "t"};
+    char arg0[] = "t", opt[] = "--name", name[] = "collector-binance@{hostname}";
+    char *argv[] = {arg0, opt, name, NULL};
+    cli_args_t args;
+    config_t *c = NULL;
+    ck_assert_int_eq(unsetenv("TICKPIPE_CONFIG"), 0);
+    ck_assert_int_eq(setenv("TICKPIPE_LOG__LEVEL", "warn", 1), 0); /* no config dump */
+    ck_assert_int_eq(setenv("HOSTNAME", "3f2a9c0d1e2b", 1), 0);
+    ck_assert_int_eq(cli_start(&spec, 3, argv, &args, &c), CLI_RUN);
+    ck_assert_str_eq(args.name, "collector-binance@3f2a9c0d1e2b");
+    config_destroy(&c);
+
+    /* Expanded beyond 63 bytes, or a host name with a '/', is a usage error. */
+    ck_assert_int_eq(
+        setenv("HOSTNAME", "a-very-long-host-name-that-pushes-the-instance-name-over", 1), 0);
+    ck_assert_int_eq(cli_start(&spec, 3, argv, &args, &c), CLI_EXIT_USAGE);
+    ck_assert_int_eq(setenv("HOSTNAME", "a/b", 1), 0);
+    ck_assert_int_eq(cli_start(&spec, 3, argv, &args, &c), CLI_EXIT_USAGE);
+
+    /* Without $HOSTNAME, the kernel's host name. */
+    char host[256] = "";
+    ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+    ck_assert_int_eq(unsetenv("HOSTNAME"), 0);
+    ck_assert_int_eq(cli_start(&spec, 3, argv, &args, &c), CLI_RUN);
+    ck_assert_str_eq(args.name + strlen("collector-binance@"), host);
+    config_destroy(&c);
+}
+END_TEST
+
 static Suite *
 cfg_suite(void)
 {
@@ -481,6 +588,9 @@ cfg_suite(void)
     tcase_add_test(tc, test_cfg_missing_file);
     tcase_add_test(tc, test_cfg_sizes);
     tcase_add_test(tc, test_cfg_error_count_is_bounded);
+    tcase_add_test(tc, test_cfg_collector_overrides_every_entry);
+    tcase_add_test(tc, test_cfg_instance_name_finds_entry);
+    tcase_add_test(tc, test_cfg_cli_name_expands_hostname);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,874 @@
+/* aggregator: the process — sockets, event loop, instruments, outputs, heartbeats. */
+#define LOG_MODULE "aggregator"
+#include "aggregator.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <czmq.h>
+
+#include "atrade.h"
+#include "beat.h"
+#include "clock.h"
+#include "composite.h"
+#include "instr.h"
+#include "log.h"
+#include "msg.h"
+#include "outq.h"
+#include "topic.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#define AGG_TICK_MS             100     /* event clocks and publication pacing */
+#define AGG_READ_BATCH          256     /* messages read per wake-up before other events run */
+#define AGG_EMPTY_BARS_PER_TICK 64      /* empty bars one series may create per tick */
+#define AGG_INSTRUMENTS_MAX     100000  /* instruments tracked at most (bounded memory) */
+#define AGG_SOURCES_MAX         1024    /* producers whose seq is followed */
+#define AGG_FUTURE_MAX_NS       (CLOCK_NS_PER_HOUR) /* trades stamped further ahead are refused */
+#define AGG_DRAIN_MAX_MS        5000    /* longest a stop waits for the writer */
+#define AGG_DRAIN_POLL_MS       100     /* poll step while draining */
+#define AGG_LOG_BURST           5       /* rate-limited lines per interval */
+#define AGG_LOG_INTERVAL_NS     (10 * CLOCK_NS_PER_SEC)
+#define AGG_KEY_MAX             (MSG_EXCHANGE_MAX + MSG_SYMBOL_MAX + 16) /* "ex.market.SYM" */
+#define AGG_PROFILE_BIN_BYTES   64      /* encoded bytes per profile bin, an upper bound */
+#define AGG_PROFILE_HEAD_BYTES  512     /* encoded bytes of a PROFILE besides its bins */
+#define AGG_XPUB_SUBSCRIBE      1       /* first byte of an XPUB subscription message */
+#define AGG_RESUME_DIVISOR      2       /* input resumes when the queue is down to max / this */
+#define AGG_DECIMAL_RADIX       10
+
+typedef struct {
+    uint64_t last_seq; /* last seq seen from this source */
+} agg_source_t;
+
+/* Heartbeat counters, registered once (beat_counter). */
+typedef struct {
+    int64_t *trades_in;      /* trades_in_total */
+    int64_t *duplicates;     /* duplicates_total */
+    int64_t *late;           /* late_trades_total */
+    int64_t *revisions;      /* revisions_total */
+    int64_t *bars;           /* bars_total */
+    int64_t *levels;         /* levels_total */
+    int64_t *profiles;       /* profiles_total */
+    int64_t *frames;         /* frames_total */
+    int64_t *rejected;       /* frames_rejected_total */
+    int64_t *gaps;           /* gaps_total */
+    int64_t *seq_gaps;       /* seq_gaps_total */
+    int64_t *future;         /* future_trades_total */
+    int64_t *refused;        /* instruments_refused_total */
+    int64_t *bars_stale;     /* bars_stale_total */
+    int64_t *session_stale;  /* session_stale_total */
+    int64_t *arith;          /* arith_errors_total */
+    int64_t *sigma_inexact;  /* sigma_inexact_total */
+    int64_t *forced;         /* bars_forced_total */
+    int64_t *skipped;        /* bars_skipped_total */
+    int64_t *paused;         /* input_pauses_total */
+    int64_t *symbols;        /* symbols (gauge) */
+    int64_t *memory;         /* memory_bytes (gauge) */
+    int64_t *queue;          /* queue_depth (gauge) */
+} agg_counters_t;
+
+struct aggregator {
+    const config_t *cfg;                 /* configuration (borrowed) */
+    char name[MSG_SOURCE_MAX + 1];       /* instance name: source of our messages */
+    zloop_t *loop;                       /* the event loop */
+    zsock_t *sub;                        /* trades in */
+    zsock_t *pub;                        /* live outputs (XPUB) */
+    zsock_t *push;                       /* outputs to the writer */
+    zmq_pollitem_t push_item;            /* POLLOUT watch while outq is not empty */
+    bool push_watched;                   /* push_item is registered */
+    bool reading;                        /* sub is registered */
+    beat_t *beat;                        /* heartbeats */
+    agg_counters_t c;                    /* heartbeat counters */
+    zhashx_t *instrs;                    /* "ex.market.SYM" → instr_t (owned) */
+    zhashx_t *sources;                   /* source name → agg_source_t (owned) */
+    instr_t *last_instr;                 /* instrument of the previous trade, a lookup cache */
+    int64_t intervals[CLOCK_INTERVAL_COUNT]; /* bar lengths */
+    size_t interval_count;               /* entries in intervals */
+    session_anchor_t anchor;             /* session starts */
+    instr_stats_t stats;                 /* counters shared by the instruments */
+    instr_sink_t sink;                   /* where instruments emit */
+    outq_t *outq;                        /* messages waiting for the writer */
+    msg_buf_t buf;                       /* encode buffer */
+    uint64_t push_seq;                   /* seq of PUSH messages: gap-free */
+    uint64_t pub_seq;                    /* seq of PUB messages: gap-free */
+    int64_t next_levels_ns;              /* monotonic time of the next live levels */
+    int64_t next_persist_ns;             /* monotonic time of the next stored levels/profiles */
+    log_ratelimit_t rl_frame;            /* bad frames */
+    log_ratelimit_t rl_trade;            /* refused trades */
+    log_ratelimit_t rl_seq;              /* seq jumps */
+    log_ratelimit_t rl_gap;              /* GAP messages */
+    log_ratelimit_t rl_push;             /* PUSH errors */
+};
+
+/* ---- outputs ---- */
+
+static void
+s_watch_push(aggregator_t *self, bool on);
+
+static void
+s_pause_input(aggregator_t *self, bool pause);
+
+static msg_t
+s_header(aggregator_t *self, msg_type_t type, uint64_t seq)
+{
+    msg_t m = {.version = MSG_VERSION, .type = type, .seq = seq, .sent_ns = clock_now_ns()};
+    snprintf(m.source, sizeof m.source, "%s", self->name);
+    return m;
+}
+
+/* Encode m and hand it to one output. PUB drops at its HWM; PUSH queues what it cannot take. */
+static void
+s_send(aggregator_t *self, msg_t *m, unsigned out)
+{
+    char topic[TOPIC_MAX];
+    uint32_t suppressed = 0;
+
+    m->seq = out == INSTR_OUT_LIVE ? ++self->pub_seq : ++self->push_seq;
+    self->buf.len = 0;
+    if (topic_for_msg(m, topic, sizeof topic) < 0 || msg_encode(m, &self->buf) < 0) {
+        /* Our own message failing its rules is a bug; count it rather than crash a feed. */
+        (*self->c.arith)++;
+        if (out == INSTR_OUT_LIVE) {
+            self->pub_seq--;
+        } else {
+            self->push_seq--;
+        }
+        if (log_ratelimit_ok(&self->rl_push, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
+            log_error("cannot encode %s for '%s', dropping it", msg_type_name(m->type), topic);
+        }
+        return;
+    }
+    if (out == INSTR_OUT_LIVE) {
+        (void) wire_send_raw(self->pub, topic, self->buf.data, self->buf.len, WIRE_DONTWAIT);
+        return;
+    }
+    int rc = -EAGAIN;
+    if (outq_len(self->outq) == 0) {
+        rc = wire_send_raw(self->push, topic, self->buf.data, self->buf.len, WIRE_DONTWAIT);
+    }
+    if (rc == 0) {
+        return;
+    }
+    if (rc != -EAGAIN
+        && log_ratelimit_ok(&self->rl_push, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
+        log_errno(LOG_LEVEL_WARN, rc, "send to writer failed, queueing");
+    }
+    outq_push(self->outq, topic, self->buf.data, self->buf.len);
+    s_watch_push(self, true);
+    if (outq_is_full(self->outq)) {
+        s_pause_input(self, true);
+    }
+}
+
+static void
+s_on_bar(const msg_bar_t *bar, void *arg)
+{
+    aggregator_t *self = arg;
+    msg_t m = s_header(self, MSG_TYPE_BAR, 0);
+    m.body.bar = *bar;
+    (*self->c.bars)++;
+    if (bar->revision > 0) {
+        (*self->c.revisions)++;
+    }
+    s_send(self, &m, INSTR_OUT_LIVE);
+    s_send(self, &m, INSTR_OUT_STORE);
+}
+
+static void
+s_on_levels(const msg_levels_t *levels, unsigned outs, void *arg)
+{
+    aggregator_t *self = arg;
+    msg_t m = s_header(self, MSG_TYPE_LEVELS, 0);
+    m.body.levels = *levels;
+    (*self->c.levels)++;
+    if (outs & INSTR_OUT_LIVE) {
+        s_send(self, &m, INSTR_OUT_LIVE);
+    }
+    if (outs & INSTR_OUT_STORE) {
+        s_send(self, &m, INSTR_OUT_STORE);
+    }
+}
+
+/* Bins per PROFILE message, so that each one fits the frame limit. */
+static uint32_t
+s_profile_chunk(const aggregator_t *self)
+{
+    size_t room = (size_t) self->cfg->endpoints.max_frame;
+    room = room > AGG_PROFILE_HEAD_BYTES ? room - AGG_PROFILE_HEAD_BYTES : 0;
+    size_t bins = room / AGG_PROFILE_BIN_BYTES;
+    if (bins > MSG_PROFILE_BINS_MAX) {
+        bins = MSG_PROFILE_BINS_MAX;
+    }
+    return bins > 0 ? (uint32_t) bins : 1;
+}
+
+static void
+s_on_profile(const msg_profile_t *profile, unsigned outs, void *arg)
+{
+    aggregator_t *self = arg;
+    uint32_t chunk = s_profile_chunk(self);
+    uint32_t done = 0;
+
+    (*self->c.profiles)++;
+    /* A wide profile goes out as several messages, each a contiguous range of its bins. */
+    do {
+        msg_t m = s_header(self, MSG_TYPE_PROFILE, 0);
+        m.body.profile = *profile;
+        m.body.profile.items = profile->items + done;
+        m.body.profile.count = profile->count - done < chunk ? profile->count - done : chunk;
+        if (outs & INSTR_OUT_LIVE) {
+            s_send(self, &m, INSTR_OUT_LIVE);
+        }
+        if (outs & INSTR_OUT_STORE) {
+            s_send(self, &m, INSTR_OUT_STORE);
+        }
+        done += m.body.profile.count;
+    } while (done < profile->count);
+}
+
+/* ---- flow control ---- */
+
+static int
+s_on_push_ready(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    aggregator_t *self = arg;
+    uint32_t suppressed = 0;
+
+    int rc = outq_send(self->outq, self->push);
+    if (rc < 0 && log_ratelimit_ok(&self->rl_push, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
+                                   &suppressed)) {
+        log_errno(LOG_LEVEL_WARN, rc, "send to writer failed, retrying");
+    }
+    if (outq_len(self->outq) == 0) {
+        s_watch_push(self, false);
+    }
+    if (!self->reading
+        && outq_len(self->outq) <= (size_t) self->cfg->aggregator.queue_max / AGG_RESUME_DIVISOR) {
+        s_pause_input(self, false);
+    }
+    return 0;
+}
+
+static void
+s_watch_push(aggregator_t *self, bool on)
+{
+    if (on == self->push_watched || !self->loop) {
+        return;
+    }
+    if (on) {
+        self->push_item = (zmq_pollitem_t){.socket = zsock_resolve(self->push),
+                                           .events = ZMQ_POLLOUT};
+        if (zloop_poller(self->loop, &self->push_item, s_on_push_ready, self) < 0) {
+            return;
+        }
+    } else {
+        zloop_poller_end(self->loop, &self->push_item);
+    }
+    self->push_watched = on;
+}
+
+static int s_on_trades(zloop_t *loop, zsock_t *reader, void *arg);
+
+static void
+s_pause_input(aggregator_t *self, bool pause)
+{
+    if (!self->loop || pause == !self->reading) {
+        return;
+    }
+    if (pause) {
+        zloop_reader_end(self->loop, self->sub);
+        (*self->c.paused)++;
+        log_warn("writer is slow: %zu messages queued, pausing input", outq_len(self->outq));
+    } else {
+        if (zloop_reader(self->loop, self->sub, s_on_trades, self) < 0) {
+            log_error("cannot watch the trades socket again");
+            return;
+        }
+        log_notice("writer caught up: %zu messages queued, resuming input", outq_len(self->outq));
+    }
+    self->reading = !pause;
+}
+
+/* ---- instruments ---- */
+
+static void
+s_instr_free(void **item)
+{
+    instr_destroy((instr_t **) item);
+}
+
+static void
+s_source_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* 10^exp as a decimal (exp <= 0). */
+static decimal_t
+s_pow10(int exp)
+{
+    return (decimal_t){.mant = 1, .exp = (int8_t) exp};
+}
+
+/* bin_ticks × tick, without trailing zeros. */
+static int
+s_bin_of(decimal_t tick, int64_t ticks, decimal_t *ret)
+{
+    dec128_t bin = {0};
+    decimal_t narrow = {0};
+    if (dec128_mul(decimal_widen(tick), (dec128_t){.mant = ticks, .exp = 0}, &bin) < 0
+        || dec128_narrow(bin, &narrow) < 0 || narrow.mant <= 0) {
+        return -ERANGE;
+    }
+    *ret = atrade_strip(narrow, 0);
+    return 0;
+}
+
+/* Settings of a new instrument: from `instruments:`, else inferred from its first trade. */
+static int
+s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first,
+               instr_params_t *ret)
+{
+    const config_aggregator_t *a = &self->cfg->aggregator;
+    const config_instrument_t *ci = config_instrument(self->cfg, key);
+    decimal_t tick = {0};
+    int64_t ticks = a->bin_ticks;
+    int price_exp = 0;
+
+    *ret = (instr_params_t){
+        .intervals = self->intervals,
+        .interval_count = self->interval_count,
+        .lateness_ns = a->lateness_ns,
+        .history = (size_t) a->bar_history,
+        .anchor = self->anchor,
+        .value_area_pct = (int) a->value_area_pct,
+        .dedupe_window = strcmp(first->inst.exchange, COMPOSITE_EXCHANGE) == 0
+                             ? 0
+                             : (size_t) a->dedupe_window,
+        .stats = &self->stats,
+    };
+    if (ci) {
+        tick = atrade_strip(ci->tick_size, 0);
+        price_exp = tick.exp;
+        if (ci->bin_ticks > 0) {
+            ticks = ci->bin_ticks;
+        }
+    } else {
+        tick = s_pow10(atrade_strip(first->price, 0).exp);
+        char t[DECIMAL_STR_MAX];
+        (void) decimal_format(tick, t, sizeof t);
+        log_notice("no instruments entry for '%s': tick %s inferred from its first trade, "
+                   "set instruments.%s.tick_size",
+                   key, t, key);
+    }
+    ret->price_exp = price_exp;
+    if (ci && ci->bin_size.mant != 0) {
+        ret->bin_size = atrade_strip(ci->bin_size, 0);
+        return 0;
+    }
+    return s_bin_of(tick, ticks, &ret->bin_size);
+}
+
+static bool
+s_same_inst(const msg_instrument_t *a, const msg_instrument_t *b)
+{
+    return a->market == b->market && strcmp(a->symbol, b->symbol) == 0
+           && strcmp(a->exchange, b->exchange) == 0;
+}
+
+/* The instrument of trade t, created on first sight; NULL when refused (logged, counted). */
+static instr_t *
+s_instr_for(aggregator_t *self, const msg_trade_t *t)
+{
+    char key[AGG_KEY_MAX];
+    uint32_t suppressed = 0;
+
+    if (self->last_instr && s_same_inst(instr_inst(self->last_instr), &t->inst)) {
+        return self->last_instr;
+    }
+    snprintf(key, sizeof key, "%s.%s.%s", t->inst.exchange, msg_market_name(t->inst.market),
+             t->inst.symbol);
+    instr_t *instr = zhashx_lookup(self->instrs, key);
+    if (!instr) {
+        instr_params_t params;
+        if (zhashx_size(self->instrs) >= AGG_INSTRUMENTS_MAX) {
+            (*self->c.refused)++;
+            if (log_ratelimit_ok(&self->rl_trade, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
+                                 &suppressed)) {
+                log_error("too many instruments (%d), ignoring trades of '%s'",
+                          AGG_INSTRUMENTS_MAX, key);
+            }
+            return NULL;
+        }
+        if (s_instr_params(self, key, t, &params) < 0) {
+            (*self->c.refused)++;
+            log_error("cannot size the profile bins of '%s', ignoring its trades", key);
+            return NULL;
+        }
+        instr = instr_new(&t->inst, &params);
+        zhashx_insert(self->instrs, key, instr);
+        log_info("new instrument '%s'", key);
+    }
+    self->last_instr = instr;
+    return instr;
+}
+
+/* Feed t to the composite of its base/quote. */
+static void
+s_add_composite(aggregator_t *self, const msg_trade_t *t, int64_t mono)
+{
+    msg_trade_t c = *t;
+    char symbol[MSG_SYMBOL_MAX + 1];
+
+    if (composite_symbol(t->inst.symbol, symbol, sizeof symbol) < 0) {
+        return;
+    }
+    snprintf(c.inst.exchange, sizeof c.inst.exchange, "%s", COMPOSITE_EXCHANGE);
+    snprintf(c.inst.symbol, sizeof c.inst.symbol, "%s", symbol);
+    /* Ids are unique per exchange only: qualify them, and skip what cannot be qualified. */
+    int n = snprintf(c.trade_id, sizeof c.trade_id, "%s:%s", t->inst.exchange, t->trade_id);
+    if (n < 0 || (size_t) n >= sizeof c.trade_id) {
+        return;
+    }
+    instr_t *instr = s_instr_for(self, &c);
+    if (instr) {
+        (void) instr_add(instr, &c, mono, &self->sink);
+        instr_tick(instr, mono, AGG_EMPTY_BARS_PER_TICK, &self->sink);
+    }
+}
+
+/* ---- input ---- */
+
+static void
+s_check_seq(aggregator_t *self, const msg_t *m)
+{
+    uint32_t suppressed = 0;
+    agg_source_t *src = zhashx_lookup(self->sources, m->source);
+    if (!src) {
+        if (zhashx_size(self->sources) >= AGG_SOURCES_MAX) {
+            return;
+        }
+        src = xcalloc(1, sizeof *src);
+        zhashx_insert(self->sources, m->source, src);
+    } else if (m->seq != src->last_seq + 1) {
+        /* Never drop on seq: a restarted producer starts again at 1, and trades are idempotent. */
+        if (m->seq > src->last_seq + 1) {
+            (*self->c.seq_gaps)++;
+        }
+        if (log_ratelimit_ok(&self->rl_seq, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
+            log_info("source '%s' went from seq %" PRIu64 " to %" PRIu64, m->source,
+                     src->last_seq, m->seq);
+        }
+    }
+    src->last_seq = m->seq;
+}
+
+static void
+s_on_trades_msg(aggregator_t *self, const msg_t *m, int64_t mono)
+{
+    const msg_trades_t *trades = &m->body.trades;
+    int64_t future = clock_now_ns() + AGG_FUTURE_MAX_NS;
+    instr_t *touched = NULL;
+    uint32_t suppressed = 0;
+
+    s_check_seq(self, m);
+    for (uint32_t i = 0; i < trades->count; i++) {
+        const msg_trade_t *t = &trades->items[i];
+        if (t->ts_exchange_ns > future) {
+            (*self->c.future)++;
+            if (log_ratelimit_ok(&self->rl_trade, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
+                                 &suppressed)) {
+                log_warn("trade '%s' of '%s' is stamped more than 1h ahead, ignoring",
+                         t->trade_id, t->inst.symbol);
+            }
+            continue;
+        }
+        instr_t *instr = s_instr_for(self, t);
+        if (!instr) {
+            continue;
+        }
+        if (touched && touched != instr) {
+            instr_tick(touched, mono, AGG_EMPTY_BARS_PER_TICK, &self->sink);
+        }
+        touched = instr;
+        int added = instr_add(instr, t, mono, &self->sink);
+        if (added > 0 && self->cfg->aggregator.composite) {
+            s_add_composite(self, t, mono);
+            self->last_instr = instr;
+        }
+    }
+    if (touched) {
+        instr_tick(touched, mono, AGG_EMPTY_BARS_PER_TICK, &self->sink);
+    }
+}
+
+static void
+s_on_gap_msg(aggregator_t *self, const msg_t *m)
+{
+    const msg_gap_t *g = &m->body.gap;
+    uint32_t suppressed = 0;
+    (*self->c.gaps)++;
+    if (log_ratelimit_ok(&self->rl_gap, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
+        log_warn("'%s' reports a hole in %s.%s.%s between ids '%s' and '%s': %s", m->source,
+                 g->inst.exchange, msg_market_name(g->inst.market), g->inst.symbol,
+                 g->from_trade_id, g->to_trade_id, g->reason);
+    }
+}
+
+static int
+s_on_trades(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    aggregator_t *self = arg;
+    int64_t mono = clock_mono_ns();
+
+    for (int n = 0; n < AGG_READ_BATCH && self->reading; n++) {
+        msg_t m;
+        const char *reason = NULL;
+        uint32_t suppressed = 0;
+        int rc = wire_recv(self->sub, (size_t) self->cfg->endpoints.max_frame, NULL, 0, &m,
+                           &reason, WIRE_DONTWAIT);
+        if (rc == -EAGAIN) {
+            break;
+        }
+        if (rc == -EINTR || rc == -ETERM) {
+            return -1;
+        }
+        if (rc == 0 && m.type != MSG_TYPE_TRADES && m.type != MSG_TYPE_GAP) {
+            rc = -EPROTO;
+            reason = "unexpected message type on the trades socket";
+            msg_finish(&m);
+        }
+        if (rc < 0) {
+            (*self->c.rejected)++;
+            if (log_ratelimit_ok(&self->rl_frame, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
+                                 &suppressed)) {
+                log_warn("rejected a frame: %s (%u more suppressed), ignoring",
+                         reason ? reason : strerror(-rc), suppressed);
+            }
+            continue;
+        }
+        (*self->c.frames)++;
+        if (m.type == MSG_TYPE_TRADES) {
+            s_on_trades_msg(self, &m, mono);
+        } else {
+            s_on_gap_msg(self, &m);
+        }
+        msg_finish(&m);
+    }
+    return 0;
+}
+
+/* A new subscriber gets the current levels (and profiles) it asked for at once. */
+static int
+s_on_subscribe(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    aggregator_t *self = arg;
+    zframe_t *frame = zframe_recv(self->pub);
+    if (!frame) {
+        return 0;
+    }
+    size_t size = zframe_size(frame);
+    const char *data = (const char *) zframe_data(frame);
+    if (size >= 1 && data[0] == AGG_XPUB_SUBSCRIBE) {
+        const char *prefix = data + 1;
+        size_t len = size - 1;
+        for (instr_t *instr = zhashx_first(self->instrs); instr;
+             instr = zhashx_next(self->instrs)) {
+            char level[TOPIC_MAX];
+            char profile[TOPIC_MAX];
+            unsigned what = 0;
+            int n = topic_format(TOPIC_LEVEL, NULL, instr_inst(instr), level, sizeof level);
+            if (n >= 0 && (size_t) n >= len && memcmp(level, prefix, len) == 0) {
+                what |= INSTR_PUB_LEVELS;
+            }
+            n = topic_format(TOPIC_PROFILE, NULL, instr_inst(instr), profile, sizeof profile);
+            if (n >= 0 && (size_t) n >= len && memcmp(profile, prefix, len) == 0) {
+                what |= INSTR_PUB_PROFILE;
+            }
+            if (what) {
+                instr_publish(instr, INSTR_OUT_LIVE, what, true, &self->sink);
+            }
+        }
+    }
+    zframe_destroy(&frame);
+    return 0;
+}
+
+/* ---- timers ---- */
+
+static void
+s_for_each(aggregator_t *self, void (*fn)(aggregator_t *self, instr_t *instr, int64_t mono),
+           int64_t mono)
+{
+    for (instr_t *instr = zhashx_first(self->instrs); instr; instr = zhashx_next(self->instrs)) {
+        fn(self, instr, mono);
+    }
+}
+
+static void
+s_tick_one(aggregator_t *self, instr_t *instr, int64_t mono)
+{
+    instr_tick(instr, mono, AGG_EMPTY_BARS_PER_TICK, &self->sink);
+}
+
+static void
+s_levels_one(aggregator_t *self, instr_t *instr, int64_t mono)
+{
+    instr_flush(instr, &self->sink);
+    instr_publish(instr, INSTR_OUT_LIVE, INSTR_PUB_LEVELS, false, &self->sink);
+}
+
+static void
+s_persist_one(aggregator_t *self, instr_t *instr, int64_t mono)
+{
+    instr_publish(instr, INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false,
+                  &self->sink);
+    instr_publish(instr, INSTR_OUT_LIVE, INSTR_PUB_PROFILE, false, &self->sink);
+}
+
+static int
+s_on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    aggregator_t *self = arg;
+    int64_t mono = clock_mono_ns();
+    const config_aggregator_t *a = &self->cfg->aggregator;
+
+    /* While the writer is behind, produce nothing new: bars close later, none is lost. */
+    if (outq_is_full(self->outq)) {
+        return 0;
+    }
+    s_for_each(self, s_tick_one, mono);
+    if (mono >= self->next_levels_ns) {
+        self->next_levels_ns = mono + a->levels_interval_ns;
+        s_for_each(self, s_levels_one, mono);
+    }
+    if (mono >= self->next_persist_ns) {
+        self->next_persist_ns = mono + a->persist_interval_ns;
+        s_for_each(self, s_persist_one, mono);
+    }
+    return 0;
+}
+
+static int
+s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
+{
+    aggregator_t *self = arg;
+    size_t memory = outq_memory(self->outq);
+
+    for (instr_t *instr = zhashx_first(self->instrs); instr; instr = zhashx_next(self->instrs)) {
+        memory += instr_memory(instr);
+    }
+    *self->c.trades_in = (int64_t) self->stats.trades_in;
+    *self->c.duplicates = (int64_t) self->stats.duplicates;
+    *self->c.late = (int64_t) self->stats.late;
+    *self->c.bars_stale = (int64_t) self->stats.bars_stale;
+    *self->c.session_stale = (int64_t) self->stats.session_stale;
+    *self->c.sigma_inexact = (int64_t) self->stats.sigma_inexact;
+    *self->c.forced = (int64_t) self->stats.bars_forced;
+    *self->c.skipped = (int64_t) self->stats.bars_skipped;
+    *self->c.symbols = (int64_t) zhashx_size(self->instrs);
+    *self->c.memory = (int64_t) memory;
+    *self->c.queue = (int64_t) outq_len(self->outq);
+    /* Arithmetic errors come from instruments and from our own encoder. */
+    *self->c.arith = (int64_t) self->stats.arith_errors;
+    beat_set_label(self->beat, "state", "running");
+    beat_set_label(self->beat, "input", self->reading ? "reading" : "paused");
+    (void) beat_send(self->beat);
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+static void
+s_register_counters(aggregator_t *self)
+{
+    beat_t *b = self->beat;
+    self->c = (agg_counters_t){
+        .trades_in = beat_counter(b, "trades_in_total"),
+        .duplicates = beat_counter(b, "duplicates_total"),
+        .late = beat_counter(b, "late_trades_total"),
+        .revisions = beat_counter(b, "revisions_total"),
+        .bars = beat_counter(b, "bars_total"),
+        .levels = beat_counter(b, "levels_total"),
+        .profiles = beat_counter(b, "profiles_total"),
+        .frames = beat_counter(b, "frames_total"),
+        .rejected = beat_counter(b, "frames_rejected_total"),
+        .gaps = beat_counter(b, "gaps_total"),
+        .seq_gaps = beat_counter(b, "seq_gaps_total"),
+        .future = beat_counter(b, "future_trades_total"),
+        .refused = beat_counter(b, "instruments_refused_total"),
+        .bars_stale = beat_counter(b, "bars_stale_total"),
+        .session_stale = beat_counter(b, "session_stale_total"),
+        .arith = beat_counter(b, "arith_errors_total"),
+        .sigma_inexact = beat_counter(b, "sigma_inexact_total"),
+        .forced = beat_counter(b, "bars_forced_total"),
+        .skipped = beat_counter(b, "bars_skipped_total"),
+        .paused = beat_counter(b, "input_pauses_total"),
+        .symbols = beat_counter(b, "symbols"),
+        .memory = beat_counter(b, "memory_bytes"),
+        .queue = beat_counter(b, "queue_depth"),
+    };
+}
+
+static int
+s_parse_settings(aggregator_t *self)
+{
+    const config_aggregator_t *a = &self->cfg->aggregator;
+    for (size_t i = 0; i < a->intervals.count && i < CLOCK_INTERVAL_COUNT; i++) {
+        int iv = clock_interval_parse(a->intervals.items[i]);
+        if (iv < 0) {
+            log_error("aggregator.intervals: '%s' is not an interval", a->intervals.items[i]);
+            return -EINVAL;
+        }
+        self->intervals[self->interval_count++] = clock_interval_ns((clock_interval_t) iv);
+    }
+    if (session_anchor_parse(a->session_anchor, &self->anchor) < 0) {
+        log_error("aggregator.session_anchor: '%s' is not HH:MM or weekly", a->session_anchor);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static zsock_t *
+s_socket(aggregator_t *self, int type, const char *endpoint, bool bind, const char *what)
+{
+    const config_endpoints_t *e = &self->cfg->endpoints;
+    zsock_t *sock = zsock_new(type);
+    if (!sock) {
+        log_error("zsock_new() failed for the %s socket", what);
+        return NULL;
+    }
+    wire_set_hwm(sock, (int) e->sndhwm, (int) e->rcvhwm);
+    int rc = bind ? zsock_bind(sock, "%s", endpoint) : zsock_connect(sock, "%s", endpoint);
+    if (rc < 0) {
+        log_error("%s '%s' failed for the %s socket: %s", bind ? "bind" : "connect", endpoint,
+                  what, zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    return sock;
+}
+
+aggregator_t *
+aggregator_new(const config_t *cfg, const char *name)
+{
+    aggregator_t *self = xcalloc(1, sizeof *self);
+    self->cfg = cfg;
+    snprintf(self->name, sizeof self->name, "%s", name);
+    msg_buf_init(&self->buf);
+    self->sink = (instr_sink_t){
+        .bar = s_on_bar, .levels = s_on_levels, .profile = s_on_profile, .arg = self};
+    if (s_parse_settings(self) < 0) {
+        goto error;
+    }
+    self->instrs = zhashx_new();
+    zhashx_set_destructor(self->instrs, s_instr_free);
+    self->sources = zhashx_new();
+    zhashx_set_destructor(self->sources, s_source_free);
+    self->outq = outq_new((size_t) cfg->aggregator.queue_max);
+    self->beat = beat_new(cfg->endpoints.heartbeat, name);
+    if (!self->beat) {
+        log_error("cannot connect heartbeats to '%s'", cfg->endpoints.heartbeat);
+        goto error;
+    }
+    s_register_counters(self);
+    self->pub = s_socket(self, ZMQ_XPUB, cfg->endpoints.aggregator_pub, true, "live (XPUB)");
+    self->push = s_socket(self, ZMQ_PUSH, cfg->endpoints.writer_pull, false, "writer (PUSH)");
+    self->sub = s_socket(self, ZMQ_SUB, cfg->endpoints.aggregator_trades, true, "trades (SUB)");
+    if (!self->pub || !self->push || !self->sub) {
+        goto error;
+    }
+    /* Every subscription reaches us, even a repeated one: each new subscriber gets an answer. */
+    zsock_set_xpub_verbose(self->pub, 1);
+    zsock_set_subscribe(self->sub, TOPIC_TRADE);
+    zsock_set_subscribe(self->sub, TOPIC_GAP);
+    return self;
+error:
+    aggregator_destroy(&self);
+    return NULL;
+}
+
+void
+aggregator_destroy(aggregator_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    aggregator_t *self = *self_p;
+    zloop_destroy(&self->loop);
+    zsock_destroy(&self->sub);
+    zsock_destroy(&self->push);
+    zsock_destroy(&self->pub);
+    beat_destroy(&self->beat);
+    outq_destroy(&self->outq);
+    zhashx_destroy(&self->sources);
+    zhashx_destroy(&self->instrs);
+    msg_buf_finish(&self->buf);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Send what is queued for up to AGG_DRAIN_MAX_MS. Returns what is left. */
+static size_t
+s_drain(aggregator_t *self)
+{
+    int64_t deadline = clock_mono_ns() + AGG_DRAIN_MAX_MS * CLOCK_NS_PER_MS;
+    while (outq_len(self->outq) > 0 && clock_mono_ns() < deadline) {
+        zmq_pollitem_t item = {.socket = zsock_resolve(self->push), .events = ZMQ_POLLOUT};
+        if (zmq_poll(&item, 1, AGG_DRAIN_POLL_MS) > 0 && outq_send(self->outq, self->push) < 0) {
+            break;
+        }
+    }
+    return outq_len(self->outq);
+}
+
+/* On stop: what is closed and owed goes out (revisions, current levels); open bars wait. */
+static void
+s_stop(aggregator_t *self)
+{
+    for (instr_t *instr = zhashx_first(self->instrs); instr; instr = zhashx_next(self->instrs)) {
+        instr_flush(instr, &self->sink);
+        instr_publish(instr, INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false,
+                      &self->sink);
+    }
+    size_t left = s_drain(self);
+    if (left > 0) {
+        log_error("stopping with %zu messages the writer did not take", left);
+    }
+    log_notice("stopped: %" PRIu64 " trades in, %" PRIu64 " duplicates, %" PRId64 " bars",
+               self->stats.trades_in, self->stats.duplicates, *self->c.bars);
+}
+
+int
+aggregator_run(aggregator_t *self)
+{
+    const config_aggregator_t *a = &self->cfg->aggregator;
+    int rc = 0;
+
+    self->loop = zloop_new();
+    if (zloop_reader(self->loop, self->sub, s_on_trades, self) < 0
+        || zloop_reader(self->loop, self->pub, s_on_subscribe, self) < 0
+        || zloop_timer(self->loop, AGG_TICK_MS, 0, s_on_tick, self) < 0
+        || zloop_timer(self->loop, (size_t) (a->heartbeat_ns / CLOCK_NS_PER_MS), 0,
+                       s_on_heartbeat, self) < 0) {
+        log_error("cannot set up the event loop");
+        return -ENOMEM;
+    }
+    self->reading = true;
+    int64_t mono = clock_mono_ns();
+    self->next_levels_ns = mono + a->levels_interval_ns;
+    self->next_persist_ns = mono + a->persist_interval_ns;
+    log_notice("running: trades on '%s', live on '%s', writer at '%s', %zu intervals, "
+               "sessions from '%s'",
+               self->cfg->endpoints.aggregator_trades, self->cfg->endpoints.aggregator_pub,
+               self->cfg->endpoints.writer_pull, self->interval_count, a->session_anchor);
+    (void) s_on_heartbeat(self->loop, 0, self);
+    if (zloop_start(self->loop) < 0 && !zsys_interrupted) {
+        rc = -EIO;
+    }
+    s_stop(self);
+    return rc;
+}

@@ -1,0 +1,380 @@
+/* dedupe: a bounded FIFO set of trade ids with exact keys. */
+#include "dedupe.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define DEDUPE_CAP_MIN      1024 /* first ring size (or the window when smaller) */
+#define DEDUPE_LOAD_FACTOR  2    /* index slots per ring slot: at most half full */
+#define DEDUPE_NUM_DIGITS   38   /* 10^38 < 2^127: every such number fits the key */
+#define DEDUPE_UUID_LEN     36   /* 8-4-4-4-12 */
+#define DEDUPE_SHORT_LEN    16   /* bytes kept verbatim in the key */
+#define DEDUPE_NIBBLE_BITS  4
+#define DEDUPE_WORD_BITS    64
+#define DEDUPE_RADIX        10
+#define DEDUPE_FNV_OFFSET   0xcbf29ce484222325ull
+#define DEDUPE_FNV_PRIME    0x100000001b3ull
+#define DEDUPE_MIX_1        0xbf58476d1ce4e5b9ull
+#define DEDUPE_MIX_2        0x94d049bb133111ebull
+#define DEDUPE_MIX_SHIFT_1  30
+#define DEDUPE_MIX_SHIFT_2  27
+#define DEDUPE_MIX_SHIFT_3  31
+#define DEDUPE_ROTATE       29
+
+typedef enum {
+    DEDUPE_KIND_NUM = 0,    /* decimal digits as a 128-bit number */
+    DEDUPE_KIND_UUID_LOWER, /* canonical lower-case UUID as 128 bits */
+    DEDUPE_KIND_UUID_UPPER, /* canonical upper-case UUID as 128 bits */
+    DEDUPE_KIND_SHORT,      /* up to 16 bytes, zero padded */
+    DEDUPE_KIND_LONG,       /* a: hash of the text, b: pointer to a private copy */
+    DEDUPE_KIND_COUNT
+} dedupe_kind_t;
+
+typedef struct {
+    uint64_t a;   /* first key word (see dedupe_kind_t) */
+    uint64_t b;   /* second key word */
+    uint8_t kind; /* dedupe_kind_t */
+} dedupe_key_t;
+
+struct dedupe {
+    size_t window;      /* ids remembered at most */
+    dedupe_key_t *ring; /* FIFO of keys, cap slots */
+    size_t cap;         /* ring slots allocated (<= window) */
+    size_t head;        /* ring index of the oldest key */
+    size_t count;       /* keys in the ring */
+    uint32_t *index;    /* ring position + 1 per slot, 0 = empty */
+    size_t index_size;  /* power of two, >= DEDUPE_LOAD_FACTOR * cap */
+    size_t long_bytes;  /* bytes of long-id copies */
+};
+
+/* ---- keys ---- */
+
+static uint64_t
+s_mix(uint64_t x)
+{
+    /* splitmix64's finaliser: cheap and spreads every input bit. */
+    x ^= x >> DEDUPE_MIX_SHIFT_1;
+    x *= DEDUPE_MIX_1;
+    x ^= x >> DEDUPE_MIX_SHIFT_2;
+    x *= DEDUPE_MIX_2;
+    x ^= x >> DEDUPE_MIX_SHIFT_3;
+    return x;
+}
+
+static int
+s_hex(char c, bool upper)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    char first = upper ? 'A' : 'a';
+    if (c >= first && c <= first + 5) {
+        return c - first + DEDUPE_RADIX;
+    }
+    return -1;
+}
+
+/* Pack a canonical UUID of one case into 128 bits; false when id is not one. */
+static bool
+s_pack_uuid(const char *id, size_t len, bool upper, dedupe_key_t *key)
+{
+    static const size_t dashes[] = {8, 13, 18, 23};
+    unsigned __int128 v = 0;
+    size_t d = 0;
+
+    if (len != DEDUPE_UUID_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (d < sizeof dashes / sizeof dashes[0] && i == dashes[d]) {
+            if (id[i] != '-') {
+                return false;
+            }
+            d++;
+            continue;
+        }
+        int h = s_hex(id[i], upper);
+        if (h < 0) {
+            return false;
+        }
+        v = (v << DEDUPE_NIBBLE_BITS) | (unsigned) h;
+    }
+    key->a = (uint64_t) v;
+    key->b = (uint64_t) (v >> DEDUPE_WORD_BITS);
+    key->kind = upper ? DEDUPE_KIND_UUID_UPPER : DEDUPE_KIND_UUID_LOWER;
+    return true;
+}
+
+/* Pack a decimal without leading zeros (or "0") of at most 38 digits. */
+static bool
+s_pack_num(const char *id, size_t len, dedupe_key_t *key)
+{
+    unsigned __int128 v = 0;
+
+    if (len == 0 || len > DEDUPE_NUM_DIGITS || (id[0] == '0' && len > 1)) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (id[i] < '0' || id[i] > '9') {
+            return false;
+        }
+        v = v * DEDUPE_RADIX + (unsigned) (id[i] - '0');
+    }
+    key->a = (uint64_t) v;
+    key->b = (uint64_t) (v >> DEDUPE_WORD_BITS);
+    key->kind = DEDUPE_KIND_NUM;
+    return true;
+}
+
+static uint64_t
+s_hash_text(const char *s, size_t len)
+{
+    uint64_t h = DEDUPE_FNV_OFFSET;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char) s[i];
+        h *= DEDUPE_FNV_PRIME;
+    }
+    return s_mix(h);
+}
+
+/* The key of id; long ids point at id itself until the key is stored (s_key_own). */
+static dedupe_key_t
+s_key_of(const char *id)
+{
+    dedupe_key_t key = {0};
+    size_t len = strlen(id);
+
+    if (s_pack_num(id, len, &key) || s_pack_uuid(id, len, false, &key)
+        || s_pack_uuid(id, len, true, &key)) {
+        return key;
+    }
+    if (len <= DEDUPE_SHORT_LEN) {
+        char bytes[DEDUPE_SHORT_LEN] = {0};
+        memcpy(bytes, id, len);
+        memcpy(&key.a, bytes, sizeof key.a);
+        memcpy(&key.b, bytes + sizeof key.a, sizeof key.b);
+        key.kind = DEDUPE_KIND_SHORT;
+        return key;
+    }
+    key.a = s_hash_text(id, len);
+    key.b = (uint64_t) (uintptr_t) id;
+    key.kind = DEDUPE_KIND_LONG;
+    return key;
+}
+
+static uint64_t
+s_key_hash(const dedupe_key_t *key)
+{
+    if (key->kind == DEDUPE_KIND_LONG) {
+        return key->a;
+    }
+    uint64_t b = (key->b << DEDUPE_ROTATE) | (key->b >> (DEDUPE_WORD_BITS - DEDUPE_ROTATE));
+    return s_mix(key->a ^ b ^ key->kind);
+}
+
+static bool
+s_key_eq(const dedupe_key_t *x, const dedupe_key_t *y)
+{
+    if (x->kind != y->kind || x->a != y->a) {
+        return false;
+    }
+    if (x->kind == DEDUPE_KIND_LONG) {
+        return strcmp((const char *) (uintptr_t) x->b, (const char *) (uintptr_t) y->b) == 0;
+    }
+    return x->b == y->b;
+}
+
+/* ---- index ---- */
+
+static size_t
+s_ring_pos(const dedupe_t *self, size_t i)
+{
+    return (self->head + i) % self->cap;
+}
+
+/* Index slot holding key, or the empty slot where it would go. */
+static size_t
+s_find(const dedupe_t *self, const dedupe_key_t *key, bool *ret_found)
+{
+    size_t mask = self->index_size - 1;
+    size_t slot = (size_t) s_key_hash(key) & mask;
+    for (;;) {
+        uint32_t v = self->index[slot];
+        if (v == 0) {
+            *ret_found = false;
+            return slot;
+        }
+        if (s_key_eq(&self->ring[v - 1], key)) {
+            *ret_found = true;
+            return slot;
+        }
+        slot = (slot + 1) & mask;
+    }
+}
+
+/* Remove the entry at slot, shifting later members of its probe run back (no tombstones). */
+static void
+s_index_remove(dedupe_t *self, size_t slot)
+{
+    size_t mask = self->index_size - 1;
+    size_t hole = slot;
+    size_t next = (slot + 1) & mask;
+
+    self->index[hole] = 0;
+    while (self->index[next] != 0) {
+        size_t home = (size_t) s_key_hash(&self->ring[self->index[next] - 1]) & mask;
+        /* Move the entry into the hole when its home is not in (hole, next], cyclically. */
+        bool movable = hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
+        if (movable) {
+            self->index[hole] = self->index[next];
+            self->index[next] = 0;
+            hole = next;
+        }
+        next = (next + 1) & mask;
+    }
+}
+
+static void
+s_index_rebuild(dedupe_t *self)
+{
+    memset(self->index, 0, self->index_size * sizeof self->index[0]);
+    for (size_t i = 0; i < self->count; i++) {
+        size_t pos = s_ring_pos(self, i);
+        bool found = false;
+        size_t slot = s_find(self, &self->ring[pos], &found);
+        assert(!found);
+        self->index[slot] = (uint32_t) pos + 1;
+    }
+}
+
+static size_t
+s_index_size_for(size_t cap)
+{
+    size_t size = 1;
+    while (size < cap * DEDUPE_LOAD_FACTOR) {
+        size <<= 1;
+    }
+    return size;
+}
+
+/* Double the ring (up to the window), keeping FIFO order from position 0. */
+static void
+s_grow(dedupe_t *self)
+{
+    size_t cap = self->cap * 2;
+    if (cap > self->window) {
+        cap = self->window;
+    }
+    dedupe_key_t *ring = xcalloc(cap, sizeof *ring);
+    for (size_t i = 0; i < self->count; i++) {
+        ring[i] = self->ring[s_ring_pos(self, i)];
+    }
+    free(self->ring);
+    self->ring = ring;
+    self->cap = cap;
+    self->head = 0;
+    free(self->index);
+    self->index_size = s_index_size_for(cap);
+    self->index = xcalloc(self->index_size, sizeof *self->index);
+    s_index_rebuild(self);
+}
+
+static void
+s_key_free(dedupe_t *self, dedupe_key_t *key)
+{
+    if (key->kind == DEDUPE_KIND_LONG) {
+        char *text = (char *) (uintptr_t) key->b;
+        self->long_bytes -= strlen(text) + 1;
+        free(text);
+    }
+}
+
+/* ---- API ---- */
+
+dedupe_t *
+dedupe_new(size_t window)
+{
+    assert(window >= 1);
+    assert(window < UINT32_MAX);
+    dedupe_t *self = xcalloc(1, sizeof *self);
+    self->window = window;
+    self->cap = window < DEDUPE_CAP_MIN ? window : DEDUPE_CAP_MIN;
+    self->ring = xcalloc(self->cap, sizeof *self->ring);
+    self->index_size = s_index_size_for(self->cap);
+    self->index = xcalloc(self->index_size, sizeof *self->index);
+    return self;
+}
+
+void
+dedupe_destroy(dedupe_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    dedupe_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++) {
+        s_key_free(self, &self->ring[s_ring_pos(self, i)]);
+    }
+    free(self->index);
+    free(self->ring);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+dedupe_add(dedupe_t *self, const char *id)
+{
+    assert(self != NULL);
+    assert(id != NULL && *id != '\0');
+    dedupe_key_t key = s_key_of(id);
+    bool found = false;
+    (void) s_find(self, &key, &found);
+    if (found) {
+        return 0;
+    }
+    if (self->count == self->cap && self->cap < self->window) {
+        s_grow(self);
+    }
+    if (self->count == self->cap) {
+        /* Forget the oldest id to make room. */
+        dedupe_key_t *old = &self->ring[self->head];
+        bool old_found = false;
+        size_t slot = s_find(self, old, &old_found);
+        assert(old_found);
+        s_index_remove(self, slot);
+        s_key_free(self, old);
+        self->head = (self->head + 1) % self->cap;
+        self->count--;
+    }
+    if (key.kind == DEDUPE_KIND_LONG) {
+        size_t len = strlen(id);
+        key.b = (uint64_t) (uintptr_t) xstrndup(id, len);
+        self->long_bytes += len + 1;
+    }
+    size_t pos = s_ring_pos(self, self->count);
+    self->ring[pos] = key;
+    self->count++;
+    bool dup = false;
+    size_t slot = s_find(self, &key, &dup);
+    assert(!dup);
+    self->index[slot] = (uint32_t) pos + 1;
+    return 1;
+}
+
+size_t
+dedupe_count(const dedupe_t *self)
+{
+    return self->count;
+}
+
+size_t
+dedupe_memory(const dedupe_t *self)
+{
+    return sizeof *self + self->cap * sizeof *self->ring + self->index_size * sizeof *self->index
+           + self->long_bytes;
+}
