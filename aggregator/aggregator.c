@@ -21,21 +21,21 @@
 #include "wire.h"
 #include "xalloc.h"
 
-#define AGG_TICK_MS             100     /* event clocks and publication pacing */
-#define AGG_READ_BATCH          256     /* messages read per wake-up before other events run */
-#define AGG_EMPTY_BARS_PER_TICK 64      /* empty bars one series may create per tick */
-#define AGG_INSTRUMENTS_MAX     100000  /* instruments tracked at most (bounded memory) */
-#define AGG_SOURCES_MAX         1024    /* producers whose seq is followed */
+#define AGG_TICK_MS             100    /* event clocks and publication pacing */
+#define AGG_READ_BATCH          256    /* messages read per wake-up before other events run */
+#define AGG_EMPTY_BARS_PER_TICK 64     /* empty bars one series may create per tick */
+#define AGG_INSTRUMENTS_MAX     100000 /* instruments tracked at most (bounded memory) */
+#define AGG_SOURCES_MAX         1024   /* producers whose seq is followed */
 #define AGG_FUTURE_MAX_NS       (CLOCK_NS_PER_HOUR) /* trades stamped further ahead are refused */
-#define AGG_DRAIN_MAX_MS        5000    /* longest a stop waits for the writer */
-#define AGG_DRAIN_POLL_MS       100     /* poll step while draining */
-#define AGG_LOG_BURST           5       /* rate-limited lines per interval */
+#define AGG_DRAIN_MAX_MS        5000                /* longest a stop waits for the writer */
+#define AGG_DRAIN_POLL_MS       100                 /* poll step while draining */
+#define AGG_LOG_BURST           5                   /* rate-limited lines per interval */
 #define AGG_LOG_INTERVAL_NS     (10 * CLOCK_NS_PER_SEC)
 #define AGG_KEY_MAX             (MSG_EXCHANGE_MAX + MSG_SYMBOL_MAX + 16) /* "ex.market.SYM" */
-#define AGG_PROFILE_BIN_BYTES   64      /* encoded bytes per profile bin, an upper bound */
-#define AGG_PROFILE_HEAD_BYTES  512     /* encoded bytes of a PROFILE besides its bins */
-#define AGG_XPUB_SUBSCRIBE      1       /* first byte of an XPUB subscription message */
-#define AGG_RESUME_DIVISOR      2       /* input resumes when the queue is down to max / this */
+#define AGG_PROFILE_BIN_BYTES   64  /* encoded bytes per profile bin, an upper bound */
+#define AGG_PROFILE_HEAD_BYTES  512 /* encoded bytes of a PROFILE besides its bins */
+#define AGG_XPUB_SUBSCRIBE      1   /* first byte of an XPUB subscription message */
+#define AGG_RESUME_DIVISOR      2   /* input resumes when the queue is down to max / this */
 #define AGG_DECIMAL_RADIX       10
 
 typedef struct {
@@ -44,71 +44,74 @@ typedef struct {
 
 /* Heartbeat counters, registered once (beat_counter). */
 typedef struct {
-    int64_t *trades_in;      /* trades_in_total */
-    int64_t *duplicates;     /* duplicates_total */
-    int64_t *late;           /* late_trades_total */
-    int64_t *revisions;      /* revisions_total */
-    int64_t *bars;           /* bars_total */
-    int64_t *levels;         /* levels_total */
-    int64_t *profiles;       /* profiles_total */
-    int64_t *frames;         /* frames_total */
-    int64_t *rejected;       /* frames_rejected_total */
-    int64_t *gaps;           /* gaps_total */
-    int64_t *seq_gaps;       /* seq_gaps_total */
-    int64_t *future;         /* future_trades_total */
-    int64_t *refused;        /* instruments_refused_total */
-    int64_t *bars_stale;     /* bars_stale_total */
-    int64_t *session_stale;  /* session_stale_total */
-    int64_t *arith;          /* arith_errors_total */
-    int64_t *sigma_inexact;  /* sigma_inexact_total */
-    int64_t *forced;         /* bars_forced_total */
-    int64_t *skipped;        /* bars_skipped_total */
-    int64_t *paused;         /* input_pauses_total */
-    int64_t *symbols;        /* symbols (gauge) */
-    int64_t *memory;         /* memory_bytes (gauge) */
-    int64_t *queue;          /* queue_depth (gauge) */
+    int64_t *trades_in;     /* trades_in_total */
+    int64_t *duplicates;    /* duplicates_total */
+    int64_t *late;          /* late_trades_total */
+    int64_t *revisions;     /* revisions_total */
+    int64_t *bars;          /* bars_total */
+    int64_t *levels;        /* levels_total */
+    int64_t *profiles;      /* profiles_total */
+    int64_t *frames;        /* frames_total */
+    int64_t *rejected;      /* frames_rejected_total */
+    int64_t *gaps;          /* gaps_total */
+    int64_t *seq_gaps;      /* seq_gaps_total */
+    int64_t *future;        /* future_trades_total */
+    int64_t *refused;       /* instruments_refused_total */
+    int64_t *bars_stale;    /* bars_stale_total */
+    int64_t *session_stale; /* session_stale_total */
+    int64_t *arith;         /* arith_errors_total */
+    int64_t *sigma_inexact; /* sigma_inexact_total */
+    int64_t *composite_in;  /* composite_trades_total */
+    int64_t *forced;        /* bars_forced_total */
+    int64_t *skipped;       /* bars_skipped_total */
+    int64_t *paused;        /* input_pauses_total */
+    int64_t *symbols;       /* symbols (gauge) */
+    int64_t *memory;        /* memory_bytes (gauge) */
+    int64_t *queue;         /* queue_depth (gauge) */
 } agg_counters_t;
 
 struct aggregator {
-    const config_t *cfg;                 /* configuration (borrowed) */
-    char name[MSG_SOURCE_MAX + 1];       /* instance name: source of our messages */
-    zloop_t *loop;                       /* the event loop */
-    zsock_t *sub;                        /* trades in */
-    zsock_t *pub;                        /* live outputs (XPUB) */
-    zsock_t *push;                       /* outputs to the writer */
-    zmq_pollitem_t push_item;            /* POLLOUT watch while outq is not empty */
-    bool push_watched;                   /* push_item is registered */
-    bool reading;                        /* sub is registered */
-    beat_t *beat;                        /* heartbeats */
-    agg_counters_t c;                    /* heartbeat counters */
-    zhashx_t *instrs;                    /* "ex.market.SYM" → instr_t (owned) */
-    zhashx_t *sources;                   /* source name → agg_source_t (owned) */
-    instr_t *last_instr;                 /* instrument of the previous trade, a lookup cache */
+    const config_t *cfg;                     /* configuration (borrowed) */
+    char name[MSG_SOURCE_MAX + 1];           /* instance name: source of our messages */
+    zloop_t *loop;                           /* the event loop */
+    zsock_t *sub;                            /* trades in */
+    zsock_t *pub;                            /* live outputs (XPUB) */
+    zsock_t *push;                           /* outputs to the writer */
+    zmq_pollitem_t push_item;                /* POLLOUT watch while outq is not empty */
+    bool push_watched;                       /* push_item is registered */
+    bool reading;                            /* sub is registered */
+    beat_t *beat;                            /* heartbeats */
+    agg_counters_t c;                        /* heartbeat counters */
+    zhashx_t *instrs;                        /* "ex.market.SYM" → instr_t (owned) */
+    zhashx_t *sources;                       /* source name → agg_source_t (owned) */
+    instr_t *last_instr;                     /* instrument of the previous trade, a lookup cache */
     int64_t intervals[CLOCK_INTERVAL_COUNT]; /* bar lengths */
-    size_t interval_count;               /* entries in intervals */
-    session_anchor_t anchor;             /* session starts */
-    instr_stats_t stats;                 /* counters shared by the instruments */
-    instr_sink_t sink;                   /* where instruments emit */
-    outq_t *outq;                        /* messages waiting for the writer */
-    msg_buf_t buf;                       /* encode buffer */
-    uint64_t push_seq;                   /* seq of PUSH messages: gap-free */
-    uint64_t pub_seq;                    /* seq of PUB messages: gap-free */
-    int64_t next_levels_ns;              /* monotonic time of the next live levels */
-    int64_t next_persist_ns;             /* monotonic time of the next stored levels/profiles */
-    log_ratelimit_t rl_frame;            /* bad frames */
-    log_ratelimit_t rl_trade;            /* refused trades */
-    log_ratelimit_t rl_seq;              /* seq jumps */
-    log_ratelimit_t rl_gap;              /* GAP messages */
-    log_ratelimit_t rl_push;             /* PUSH errors */
+    size_t interval_count;                   /* entries in intervals */
+    session_anchor_t anchor;                 /* session starts */
+    instr_stats_t stats;                     /* counters shared by the instruments */
+    instr_stats_t composite_stats;           /* the composites' own, so trades count once */
+    instr_sink_t sink;                       /* where instruments emit */
+    outq_t *outq;                            /* messages waiting for the writer */
+    msg_buf_t buf;                           /* encode buffer */
+    uint64_t encode_errors;                  /* our own messages that did not encode */
+    uint64_t push_seq;                       /* seq of PUSH messages: gap-free */
+    uint64_t pub_seq;                        /* seq of PUB messages: gap-free */
+    int64_t paused_at_ns;                    /* monotonic time input paused, 0 while reading */
+    int64_t paused_ns;                       /* total time input was paused */
+    int64_t next_levels_ns;                  /* monotonic time of the next live levels */
+    int64_t next_persist_ns;                 /* monotonic time of the next stored levels/profiles */
+    log_ratelimit_t rl_frame;                /* bad frames */
+    log_ratelimit_t rl_trade;                /* refused trades */
+    log_ratelimit_t rl_seq;                  /* seq jumps */
+    log_ratelimit_t rl_gap;                  /* GAP messages */
+    log_ratelimit_t rl_push;                 /* PUSH errors */
 };
 
 /* ---- outputs ---- */
 
-static void
-s_watch_push(aggregator_t *self, bool on);
+static void s_watch_push(aggregator_t *self, bool on);
 
-static void
-s_pause_input(aggregator_t *self, bool pause);
+static void s_pause_input(aggregator_t *self, bool pause);
 
 static msg_t
 s_header(aggregator_t *self, msg_type_t type, uint64_t seq)
@@ -129,7 +132,7 @@ s_send(aggregator_t *self, msg_t *m, unsigned out)
     self->buf.len = 0;
     if (topic_for_msg(m, topic, sizeof topic) < 0 || msg_encode(m, &self->buf) < 0) {
         /* Our own message failing its rules is a bug; count it rather than crash a feed. */
-        (*self->c.arith)++;
+        self->encode_errors++;
         if (out == INSTR_OUT_LIVE) {
             self->pub_seq--;
         } else {
@@ -237,8 +240,8 @@ s_on_push_ready(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     uint32_t suppressed = 0;
 
     int rc = outq_send(self->outq, self->push);
-    if (rc < 0 && log_ratelimit_ok(&self->rl_push, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
-                                   &suppressed)) {
+    if (rc < 0
+        && log_ratelimit_ok(&self->rl_push, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
         log_errno(LOG_LEVEL_WARN, rc, "send to writer failed, retrying");
     }
     if (outq_len(self->outq) == 0) {
@@ -258,8 +261,8 @@ s_watch_push(aggregator_t *self, bool on)
         return;
     }
     if (on) {
-        self->push_item = (zmq_pollitem_t){.socket = zsock_resolve(self->push),
-                                           .events = ZMQ_POLLOUT};
+        self->push_item =
+            (zmq_pollitem_t){.socket = zsock_resolve(self->push), .events = ZMQ_POLLOUT};
         if (zloop_poller(self->loop, &self->push_item, s_on_push_ready, self) < 0) {
             return;
         }
@@ -271,6 +274,18 @@ s_watch_push(aggregator_t *self, bool on)
 
 static int s_on_trades(zloop_t *loop, zsock_t *reader, void *arg);
 
+/*
+ * The monotonic time the event clocks run on: real time minus the time input was paused. While
+ * trades wait unread in the socket, extrapolating the clocks would close bars those trades
+ * belong to and emit them empty, to be revised at once when reading resumes.
+ */
+static int64_t
+s_event_mono(const aggregator_t *self)
+{
+    int64_t now = clock_mono_ns();
+    return now - self->paused_ns - (self->paused_at_ns ? now - self->paused_at_ns : 0);
+}
+
 static void
 s_pause_input(aggregator_t *self, bool pause)
 {
@@ -279,6 +294,7 @@ s_pause_input(aggregator_t *self, bool pause)
     }
     if (pause) {
         zloop_reader_end(self->loop, self->sub);
+        self->paused_at_ns = clock_mono_ns();
         (*self->c.paused)++;
         log_warn("writer is slow: %zu messages queued, pausing input", outq_len(self->outq));
     } else {
@@ -286,6 +302,8 @@ s_pause_input(aggregator_t *self, bool pause)
             log_error("cannot watch the trades socket again");
             return;
         }
+        self->paused_ns += clock_mono_ns() - self->paused_at_ns;
+        self->paused_at_ns = 0;
         log_notice("writer caught up: %zu messages queued, resuming input", outq_len(self->outq));
     }
     self->reading = !pause;
@@ -329,8 +347,7 @@ s_bin_of(decimal_t tick, int64_t ticks, decimal_t *ret)
 
 /* Settings of a new instrument: from `instruments:`, else inferred from its first trade. */
 static int
-s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first,
-               instr_params_t *ret)
+s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first, instr_params_t *ret)
 {
     const config_aggregator_t *a = &self->cfg->aggregator;
     const config_instrument_t *ci = config_instrument(self->cfg, key);
@@ -345,10 +362,10 @@ s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first,
         .history = (size_t) a->bar_history,
         .anchor = self->anchor,
         .value_area_pct = (int) a->value_area_pct,
-        .dedupe_window = strcmp(first->inst.exchange, COMPOSITE_EXCHANGE) == 0
-                             ? 0
-                             : (size_t) a->dedupe_window,
-        .stats = &self->stats,
+        .dedupe_window =
+            strcmp(first->inst.exchange, COMPOSITE_EXCHANGE) == 0 ? 0 : (size_t) a->dedupe_window,
+        .stats = strcmp(first->inst.exchange, COMPOSITE_EXCHANGE) == 0 ? &self->composite_stats
+                                                                       : &self->stats,
     };
     if (ci) {
         tick = atrade_strip(ci->tick_size, 0);
@@ -398,8 +415,8 @@ s_instr_for(aggregator_t *self, const msg_trade_t *t)
             (*self->c.refused)++;
             if (log_ratelimit_ok(&self->rl_trade, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
                                  &suppressed)) {
-                log_error("too many instruments (%d), ignoring trades of '%s'",
-                          AGG_INSTRUMENTS_MAX, key);
+                log_error("too many instruments (%d), ignoring trades of '%s'", AGG_INSTRUMENTS_MAX,
+                          key);
             }
             return NULL;
         }
@@ -459,8 +476,8 @@ s_check_seq(aggregator_t *self, const msg_t *m)
             (*self->c.seq_gaps)++;
         }
         if (log_ratelimit_ok(&self->rl_seq, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
-            log_info("source '%s' went from seq %" PRIu64 " to %" PRIu64, m->source,
-                     src->last_seq, m->seq);
+            log_info("source '%s' went from seq %" PRIu64 " to %" PRIu64, m->source, src->last_seq,
+                     m->seq);
         }
     }
     src->last_seq = m->seq;
@@ -481,8 +498,8 @@ s_on_trades_msg(aggregator_t *self, const msg_t *m, int64_t mono)
             (*self->c.future)++;
             if (log_ratelimit_ok(&self->rl_trade, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
                                  &suppressed)) {
-                log_warn("trade '%s' of '%s' is stamped more than 1h ahead, ignoring",
-                         t->trade_id, t->inst.symbol);
+                log_warn("trade '%s' of '%s' is stamped more than 1h ahead, ignoring", t->trade_id,
+                         t->inst.symbol);
             }
             continue;
         }
@@ -522,14 +539,14 @@ static int
 s_on_trades(zloop_t *loop, zsock_t *reader, void *arg)
 {
     aggregator_t *self = arg;
-    int64_t mono = clock_mono_ns();
+    int64_t mono = s_event_mono(self);
 
     for (int n = 0; n < AGG_READ_BATCH && self->reading; n++) {
         msg_t m;
         const char *reason = NULL;
         uint32_t suppressed = 0;
-        int rc = wire_recv(self->sub, (size_t) self->cfg->endpoints.max_frame, NULL, 0, &m,
-                           &reason, WIRE_DONTWAIT);
+        int rc = wire_recv(self->sub, (size_t) self->cfg->endpoints.max_frame, NULL, 0, &m, &reason,
+                           WIRE_DONTWAIT);
         if (rc == -EAGAIN) {
             break;
         }
@@ -624,8 +641,7 @@ s_levels_one(aggregator_t *self, instr_t *instr, int64_t mono)
 static void
 s_persist_one(aggregator_t *self, instr_t *instr, int64_t mono)
 {
-    instr_publish(instr, INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false,
-                  &self->sink);
+    instr_publish(instr, INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false, &self->sink);
     instr_publish(instr, INSTR_OUT_LIVE, INSTR_PUB_PROFILE, false, &self->sink);
 }
 
@@ -640,7 +656,7 @@ s_on_tick(zloop_t *loop, int timer_id, void *arg)
     if (outq_is_full(self->outq)) {
         return 0;
     }
-    s_for_each(self, s_tick_one, mono);
+    s_for_each(self, s_tick_one, s_event_mono(self));
     if (mono >= self->next_levels_ns) {
         self->next_levels_ns = mono + a->levels_interval_ns;
         s_for_each(self, s_levels_one, mono);
@@ -672,8 +688,10 @@ s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
     *self->c.symbols = (int64_t) zhashx_size(self->instrs);
     *self->c.memory = (int64_t) memory;
     *self->c.queue = (int64_t) outq_len(self->outq);
-    /* Arithmetic errors come from instruments and from our own encoder. */
-    *self->c.arith = (int64_t) self->stats.arith_errors;
+    /* Arithmetic errors come from instruments, composites and our own encoder. */
+    *self->c.arith = (int64_t) (self->stats.arith_errors + self->composite_stats.arith_errors
+                                + self->encode_errors);
+    *self->c.composite_in = (int64_t) self->composite_stats.trades_in;
     beat_set_label(self->beat, "state", "running");
     beat_set_label(self->beat, "input", self->reading ? "reading" : "paused");
     (void) beat_send(self->beat);
@@ -704,6 +722,7 @@ s_register_counters(aggregator_t *self)
         .session_stale = beat_counter(b, "session_stale_total"),
         .arith = beat_counter(b, "arith_errors_total"),
         .sigma_inexact = beat_counter(b, "sigma_inexact_total"),
+        .composite_in = beat_counter(b, "composite_trades_total"),
         .forced = beat_counter(b, "bars_forced_total"),
         .skipped = beat_counter(b, "bars_skipped_total"),
         .paused = beat_counter(b, "input_pauses_total"),
@@ -744,8 +763,8 @@ s_socket(aggregator_t *self, int type, const char *endpoint, bool bind, const ch
     wire_set_hwm(sock, (int) e->sndhwm, (int) e->rcvhwm);
     int rc = bind ? zsock_bind(sock, "%s", endpoint) : zsock_connect(sock, "%s", endpoint);
     if (rc < 0) {
-        log_error("%s '%s' failed for the %s socket: %s", bind ? "bind" : "connect", endpoint,
-                  what, zmq_strerror(zmq_errno()));
+        log_error("%s '%s' failed for the %s socket: %s", bind ? "bind" : "connect", endpoint, what,
+                  zmq_strerror(zmq_errno()));
         zsock_destroy(&sock);
         return NULL;
     }
@@ -852,8 +871,9 @@ aggregator_run(aggregator_t *self)
     if (zloop_reader(self->loop, self->sub, s_on_trades, self) < 0
         || zloop_reader(self->loop, self->pub, s_on_subscribe, self) < 0
         || zloop_timer(self->loop, AGG_TICK_MS, 0, s_on_tick, self) < 0
-        || zloop_timer(self->loop, (size_t) (a->heartbeat_ns / CLOCK_NS_PER_MS), 0,
-                       s_on_heartbeat, self) < 0) {
+        || zloop_timer(self->loop, (size_t) (a->heartbeat_ns / CLOCK_NS_PER_MS), 0, s_on_heartbeat,
+                       self)
+               < 0) {
         log_error("cannot set up the event loop");
         return -ENOMEM;
     }

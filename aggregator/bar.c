@@ -21,6 +21,15 @@ bar_init(bar_acc_t *self)
     self->sell_volume = s_zero;
 }
 
+/* Copy a trade id (NUL-terminated within MSG_TRADE_ID_MAX) into a field: no printf per trade. */
+static void
+s_copy_id(char *dst, const char *src)
+{
+    size_t n = strnlen(src, MSG_TRADE_ID_MAX);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* d at exponent exp when that is exact and fits, else d unchanged. */
 static decimal_t
 s_at(decimal_t d, int exp)
@@ -59,8 +68,8 @@ bar_add(bar_acc_t *self, const atrade_t *t)
     int rc = 0;
     if (self->count == 0) {
         self->open_ts = self->close_ts = src->ts_exchange_ns;
-        snprintf(self->open_id, sizeof self->open_id, "%s", src->trade_id);
-        snprintf(self->close_id, sizeof self->close_id, "%s", src->trade_id);
+        s_copy_id(self->open_id, src->trade_id);
+        s_copy_id(self->close_id, src->trade_id);
         self->open = self->close = self->high = self->low = t->price;
         self->price_exp = t->price.exp;
         self->count = 1;
@@ -68,12 +77,12 @@ bar_add(bar_acc_t *self, const atrade_t *t)
     }
     if (atrade_cmp(src->ts_exchange_ns, src->trade_id, self->open_ts, self->open_id) < 0) {
         self->open_ts = src->ts_exchange_ns;
-        snprintf(self->open_id, sizeof self->open_id, "%s", src->trade_id);
+        s_copy_id(self->open_id, src->trade_id);
         self->open = t->price;
     }
     if (atrade_cmp(src->ts_exchange_ns, src->trade_id, self->close_ts, self->close_id) > 0) {
         self->close_ts = src->ts_exchange_ns;
-        snprintf(self->close_id, sizeof self->close_id, "%s", src->trade_id);
+        s_copy_id(self->close_id, src->trade_id);
         self->close = t->price;
         rc = BAR_CLOSE_CHANGED;
     }
@@ -136,7 +145,7 @@ bar_fill(const bar_acc_t *self, int price_exp, decimal_t carry, msg_bar_t *ret)
         ret->vwap = s_at(ret->close, exp - AGGNUM_EXTRA_DIGITS);
     }
     ret->trade_count = self->count;
-    snprintf(ret->first_trade_id, sizeof ret->first_trade_id, "%s", self->open_id);
-    snprintf(ret->last_trade_id, sizeof ret->last_trade_id, "%s", self->close_id);
+    s_copy_id(ret->first_trade_id, self->open_id);
+    s_copy_id(ret->last_trade_id, self->close_id);
     ret->flags = 0;
 }

@@ -9,8 +9,8 @@
 
 /* Known quote currencies; the longest matching suffix wins ("FDUSD" over "USD"). */
 static const char *const s_quotes[] = {
-    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDE", "USD", "EUR", "GBP", "JPY", "TRY", "BRL",
-    "DAI",   "BTC",  "ETH",  "BNB",  NULL,
+    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDE", "USD", "EUR", "GBP",
+    "JPY",   "TRY",  "BRL",  "DAI",  "BTC",  "ETH",  "BNB", NULL,
 };
 
 static const char *const s_aliases[][2] = {

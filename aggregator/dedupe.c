@@ -9,22 +9,22 @@
 
 #include "xalloc.h"
 
-#define DEDUPE_CAP_MIN      1024 /* first ring size (or the window when smaller) */
-#define DEDUPE_LOAD_FACTOR  2    /* index slots per ring slot: at most half full */
-#define DEDUPE_NUM_DIGITS   38   /* 10^38 < 2^127: every such number fits the key */
-#define DEDUPE_UUID_LEN     36   /* 8-4-4-4-12 */
-#define DEDUPE_SHORT_LEN    16   /* bytes kept verbatim in the key */
-#define DEDUPE_NIBBLE_BITS  4
-#define DEDUPE_WORD_BITS    64
-#define DEDUPE_RADIX        10
-#define DEDUPE_FNV_OFFSET   0xcbf29ce484222325ull
-#define DEDUPE_FNV_PRIME    0x100000001b3ull
-#define DEDUPE_MIX_1        0xbf58476d1ce4e5b9ull
-#define DEDUPE_MIX_2        0x94d049bb133111ebull
-#define DEDUPE_MIX_SHIFT_1  30
-#define DEDUPE_MIX_SHIFT_2  27
-#define DEDUPE_MIX_SHIFT_3  31
-#define DEDUPE_ROTATE       29
+#define DEDUPE_CAP_MIN     1024 /* first ring size (or the window when smaller) */
+#define DEDUPE_LOAD_FACTOR 2    /* index slots per ring slot: at most half full */
+#define DEDUPE_NUM_DIGITS  38   /* 10^38 < 2^127: every such number fits the key */
+#define DEDUPE_UUID_LEN    36   /* 8-4-4-4-12 */
+#define DEDUPE_SHORT_LEN   16   /* bytes kept verbatim in the key */
+#define DEDUPE_NIBBLE_BITS 4
+#define DEDUPE_WORD_BITS   64
+#define DEDUPE_RADIX       10
+#define DEDUPE_FNV_OFFSET  0xcbf29ce484222325ull
+#define DEDUPE_FNV_PRIME   0x100000001b3ull
+#define DEDUPE_MIX_1       0xbf58476d1ce4e5b9ull
+#define DEDUPE_MIX_2       0x94d049bb133111ebull
+#define DEDUPE_MIX_SHIFT_1 30
+#define DEDUPE_MIX_SHIFT_2 27
+#define DEDUPE_MIX_SHIFT_3 31
+#define DEDUPE_ROTATE      29
 
 typedef enum {
     DEDUPE_KIND_NUM = 0,    /* decimal digits as a 128-bit number */
@@ -47,7 +47,7 @@ struct dedupe {
     size_t cap;         /* ring slots allocated (<= window) */
     size_t head;        /* ring index of the oldest key */
     size_t count;       /* keys in the ring */
-    uint32_t *index;    /* ring position + 1 per slot, 0 = empty */
+    uint64_t *index;    /* per slot: 0 = empty, else hash32 << 32 | (ring position + 1) */
     size_t index_size;  /* power of two, >= DEDUPE_LOAD_FACTOR * cap */
     size_t long_bytes;  /* bytes of long-id copies */
 };
@@ -191,30 +191,69 @@ s_key_eq(const dedupe_key_t *x, const dedupe_key_t *y)
 
 /* ---- index ---- */
 
+/*
+ * An index slot keeps the low 32 bits of the key's hash beside the ring position, so that probing
+ * compares ring keys only on a hash match and deletion finds homes without touching the ring:
+ * with many symbols the ring and index do not fit the caches, and each avoided access is a miss.
+ */
+#define DEDUPE_POS_MASK 0xffffffffull
+
+static uint64_t
+s_slot_value(uint32_t hash, size_t pos)
+{
+    return ((uint64_t) hash << DEDUPE_WORD_BITS / 2) | ((uint64_t) pos + 1);
+}
+
+static uint32_t
+s_slot_hash(uint64_t v)
+{
+    return (uint32_t) (v >> DEDUPE_WORD_BITS / 2);
+}
+
+static size_t
+s_slot_pos(uint64_t v)
+{
+    return (size_t) (v & DEDUPE_POS_MASK) - 1;
+}
+
 static size_t
 s_ring_pos(const dedupe_t *self, size_t i)
 {
     return (self->head + i) % self->cap;
 }
 
-/* Index slot holding key, or the empty slot where it would go. */
+/* Index slot holding key (of hash h), or the empty slot where it would go. */
 static size_t
-s_find(const dedupe_t *self, const dedupe_key_t *key, bool *ret_found)
+s_find(const dedupe_t *self, const dedupe_key_t *key, uint32_t h, bool *ret_found)
 {
     size_t mask = self->index_size - 1;
-    size_t slot = (size_t) s_key_hash(key) & mask;
+    size_t slot = (size_t) h & mask;
     for (;;) {
-        uint32_t v = self->index[slot];
+        uint64_t v = self->index[slot];
         if (v == 0) {
             *ret_found = false;
             return slot;
         }
-        if (s_key_eq(&self->ring[v - 1], key)) {
+        if (s_slot_hash(v) == h && s_key_eq(&self->ring[s_slot_pos(v)], key)) {
             *ret_found = true;
             return slot;
         }
         slot = (slot + 1) & mask;
     }
+}
+
+/* Index slot pointing at ring position pos (whose key has hash h); it must exist. */
+static size_t
+s_find_pos(const dedupe_t *self, size_t pos, uint32_t h)
+{
+    size_t mask = self->index_size - 1;
+    uint64_t want = s_slot_value(h, pos);
+    size_t slot = (size_t) h & mask;
+    while (self->index[slot] != want) {
+        assert(self->index[slot] != 0);
+        slot = (slot + 1) & mask;
+    }
+    return slot;
 }
 
 /* Remove the entry at slot, shifting later members of its probe run back (no tombstones). */
@@ -227,7 +266,7 @@ s_index_remove(dedupe_t *self, size_t slot)
 
     self->index[hole] = 0;
     while (self->index[next] != 0) {
-        size_t home = (size_t) s_key_hash(&self->ring[self->index[next] - 1]) & mask;
+        size_t home = (size_t) s_slot_hash(self->index[next]) & mask;
         /* Move the entry into the hole when its home is not in (hole, next], cyclically. */
         bool movable = hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
         if (movable) {
@@ -245,10 +284,11 @@ s_index_rebuild(dedupe_t *self)
     memset(self->index, 0, self->index_size * sizeof self->index[0]);
     for (size_t i = 0; i < self->count; i++) {
         size_t pos = s_ring_pos(self, i);
+        uint32_t h = (uint32_t) s_key_hash(&self->ring[pos]);
         bool found = false;
-        size_t slot = s_find(self, &self->ring[pos], &found);
+        size_t slot = s_find(self, &self->ring[pos], h, &found);
         assert(!found);
-        self->index[slot] = (uint32_t) pos + 1;
+        self->index[slot] = s_slot_value(h, pos);
     }
 }
 
@@ -332,8 +372,9 @@ dedupe_add(dedupe_t *self, const char *id)
     assert(self != NULL);
     assert(id != NULL && *id != '\0');
     dedupe_key_t key = s_key_of(id);
+    uint32_t h = (uint32_t) s_key_hash(&key);
     bool found = false;
-    (void) s_find(self, &key, &found);
+    (void) s_find(self, &key, h, &found);
     if (found) {
         return 0;
     }
@@ -343,9 +384,7 @@ dedupe_add(dedupe_t *self, const char *id)
     if (self->count == self->cap) {
         /* Forget the oldest id to make room. */
         dedupe_key_t *old = &self->ring[self->head];
-        bool old_found = false;
-        size_t slot = s_find(self, old, &old_found);
-        assert(old_found);
+        size_t slot = s_find_pos(self, self->head, (uint32_t) s_key_hash(old));
         s_index_remove(self, slot);
         s_key_free(self, old);
         self->head = (self->head + 1) % self->cap;
@@ -360,9 +399,9 @@ dedupe_add(dedupe_t *self, const char *id)
     self->ring[pos] = key;
     self->count++;
     bool dup = false;
-    size_t slot = s_find(self, &key, &dup);
+    size_t slot = s_find(self, &key, h, &dup);
     assert(!dup);
-    self->index[slot] = (uint32_t) pos + 1;
+    self->index[slot] = s_slot_value(h, pos);
     return 1;
 }
 

@@ -20,16 +20,16 @@ typedef struct {
 } instr_session_t;
 
 struct instr {
-    msg_instrument_t inst;                     /* instrument */
-    instr_params_t params;                     /* settings (intervals, stats borrowed) */
-    dedupe_t *dedupe;                          /* recent ids, or NULL */
-    series_t **series;                         /* one per interval */
-    instr_session_t sessions[INSTR_SESSIONS];  /* kept sessions, ascending start */
-    size_t session_count;                      /* entries used in sessions */
-    bool has_ts;                               /* a trade was seen */
-    int64_t ts_max;                            /* latest ts_exchange seen */
-    int64_t mono_at_ts_max;                    /* monotonic time it arrived */
-    int64_t clock;                             /* event clock, never going back */
+    msg_instrument_t inst;                    /* instrument */
+    instr_params_t params;                    /* settings (intervals, stats borrowed) */
+    dedupe_t *dedupe;                         /* recent ids, or NULL */
+    series_t **series;                        /* one per interval */
+    instr_session_t sessions[INSTR_SESSIONS]; /* kept sessions, ascending start */
+    size_t session_count;                     /* entries used in sessions */
+    bool has_ts;                              /* a trade was seen */
+    int64_t ts_max;                           /* latest ts_exchange seen */
+    int64_t mono_at_ts_max;                   /* monotonic time it arrived */
+    int64_t clock;                            /* event clock, never going back */
 };
 
 /* Bar emissions from a series go straight to the sink. */
@@ -53,8 +53,8 @@ instr_new(const msg_instrument_t *inst, const instr_params_t *params)
     if (params->dedupe_window > 0) {
         self->dedupe = dedupe_new(params->dedupe_window);
     }
-    self->series = xcalloc(params->interval_count ? params->interval_count : 1,
-                           sizeof *self->series);
+    self->series =
+        xcalloc(params->interval_count ? params->interval_count : 1, sizeof *self->series);
     for (size_t i = 0; i < params->interval_count; i++) {
         self->series[i] = series_new(inst, params->intervals[i], params->lateness_ns,
                                      params->history, params->price_exp);

@@ -33,28 +33,28 @@
 
 /* Counters shared by every instrument of one aggregator. */
 typedef struct {
-    uint64_t trades_in;        /* trades received */
-    uint64_t duplicates;       /* dropped by the dedupe window */
-    uint64_t late;             /* trades that revised a closed bar or session */
-    uint64_t bars_stale;       /* trades older than the bar history: not in bars */
-    uint64_t session_stale;    /* trades for a session no longer kept: not in levels */
-    uint64_t arith_errors;     /* sums or levels that did not fit (absurd input) */
-    uint64_t sigma_inexact;    /* σ computed on the approximate path */
-    uint64_t bars_forced;      /* bars emitted before closing (full ring) */
-    uint64_t bars_skipped;     /* bars never created across a jump in time */
+    uint64_t trades_in;     /* trades received */
+    uint64_t duplicates;    /* dropped by the dedupe window */
+    uint64_t late;          /* trades that revised a closed bar or session */
+    uint64_t bars_stale;    /* trades older than the bar history: not in bars */
+    uint64_t session_stale; /* trades for a session no longer kept: not in levels */
+    uint64_t arith_errors;  /* sums or levels that did not fit (absurd input) */
+    uint64_t sigma_inexact; /* σ computed on the approximate path */
+    uint64_t bars_forced;   /* bars emitted before closing (full ring) */
+    uint64_t bars_skipped;  /* bars never created across a jump in time */
 } instr_stats_t;
 
 typedef struct {
-    const int64_t *intervals;  /* bar lengths in ns (borrowed) */
-    size_t interval_count;     /* entries in intervals */
-    int64_t lateness_ns;       /* bars and sessions close at end + lateness */
-    size_t history;            /* closed bars kept per interval */
-    session_anchor_t anchor;   /* session starts */
-    int value_area_pct;        /* value area share, 1..100 */
-    size_t dedupe_window;      /* ids remembered; 0: no dedupe (composites) */
-    int price_exp;             /* the instrument's price exponent (<= 0) */
-    decimal_t bin_size;        /* profile bin (> 0) */
-    instr_stats_t *stats;      /* counters to update (borrowed) */
+    const int64_t *intervals; /* bar lengths in ns (borrowed) */
+    size_t interval_count;    /* entries in intervals */
+    int64_t lateness_ns;      /* bars and sessions close at end + lateness */
+    size_t history;           /* closed bars kept per interval */
+    session_anchor_t anchor;  /* session starts */
+    int value_area_pct;       /* value area share, 1..100 */
+    size_t dedupe_window;     /* ids remembered; 0: no dedupe (composites) */
+    int price_exp;            /* the instrument's price exponent (<= 0) */
+    decimal_t bin_size;       /* profile bin (> 0) */
+    instr_stats_t *stats;     /* counters to update (borrowed) */
 } instr_params_t;
 
 /* Outputs of the instrument. Any callback may be NULL. */
@@ -66,10 +66,10 @@ typedef struct {
 #define INSTR_PUB_PROFILE 0x2u /* PROFILE */
 
 typedef struct {
-    void (*bar)(const msg_bar_t *bar, void *arg);                          /* both outputs */
-    void (*levels)(const msg_levels_t *levels, unsigned outs, void *arg);   /* INSTR_OUT_* */
+    void (*bar)(const msg_bar_t *bar, void *arg);                            /* both outputs */
+    void (*levels)(const msg_levels_t *levels, unsigned outs, void *arg);    /* INSTR_OUT_* */
     void (*profile)(const msg_profile_t *profile, unsigned outs, void *arg); /* INSTR_OUT_* */
-    void *arg;                                                             /* passed to each */
+    void *arg;                                                               /* passed to each */
 } instr_sink_t;
 
 typedef struct instr instr_t;

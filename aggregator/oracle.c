@@ -9,7 +9,7 @@
 
 #include "xalloc.h"
 
-#define ORACLE_EXTRA_DIGITS 4       /* VWAP and σ: price exponent − 4 */
+#define ORACLE_EXTRA_DIGITS 4 /* VWAP and σ: price exponent − 4 */
 #define ORACLE_RADIX        10
 #define ORACLE_BINS_MAX     10000000 /* widest profile the oracle will lay out densely */
 #define ORACLE_PERCENT      100
@@ -108,7 +108,8 @@ s_prepare(const msg_trade_t *trades, size_t n, const oracle_params_t *p, oracle_
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (s_same_inst(&trades[i].inst, &p->inst)) {
-            all[m] = (oracle_trade_t){.t = &trades[i], .pos = i,
+            all[m] = (oracle_trade_t){.t = &trades[i],
+                                      .pos = i,
                                       .p = s_strip(trades[i].price, p->price_exp),
                                       .q = s_strip(trades[i].qty, 0)};
             m++;
@@ -279,11 +280,11 @@ oracle_bars(const msg_trade_t *trades, size_t n, const oracle_params_t *p, int64
 /* ---- sessions ---- */
 
 typedef struct {
-    int64_t first;   /* lowest bin index */
-    size_t count;    /* bins from first */
-    dec128_t *vol;   /* volume per bin */
-    dec128_t *buy;   /* taker-buy volume per bin */
-    dec128_t total;  /* Σ volume */
+    int64_t first;  /* lowest bin index */
+    size_t count;   /* bins from first */
+    dec128_t *vol;  /* volume per bin */
+    dec128_t *buy;  /* taker-buy volume per bin */
+    dec128_t total; /* Σ volume */
 } oracle_hist_t;
 
 static int
@@ -497,7 +498,8 @@ s_levels(const oracle_trade_t *a, size_t m, const oracle_params_t *p, int64_t st
         return -ERANGE;
     }
     if (q_sum.mant > 0) {
-        if (s_ratio(a_sum, q_sum, e, &lv->vwap) < 0 || s_stddev(a, m, q_sum, a_sum, e, &lv->stddev) < 0) {
+        if (s_ratio(a_sum, q_sum, e, &lv->vwap) < 0
+            || s_stddev(a, m, q_sum, a_sum, e, &lv->stddev) < 0) {
             return -ERANGE;
         }
     } else {
@@ -565,9 +567,8 @@ oracle_profile(const msg_trade_t *trades, size_t n, const oracle_params_t *p,
         size_t k = 0;
         for (size_t i = 0; i < h.count; i++) {
             if (h.vol[i].mant != 0) {
-                bins[k++] = (msg_profile_bin_t){.index = h.first + (int64_t) i,
-                                                .volume = h.vol[i],
-                                                .buy_volume = h.buy[i]};
+                bins[k++] = (msg_profile_bin_t){
+                    .index = h.first + (int64_t) i, .volume = h.vol[i], .buy_volume = h.buy[i]};
             }
         }
         *ret_bins = bins;

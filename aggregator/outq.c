@@ -18,12 +18,12 @@ typedef struct {
 } outq_item_t;
 
 struct outq {
-    size_t max;          /* full at this many messages */
-    outq_item_t **ring;  /* cap slots */
-    size_t cap;          /* slots allocated */
-    size_t head;         /* oldest message */
-    size_t count;        /* messages queued */
-    size_t bytes;        /* bytes of queued messages */
+    size_t max;         /* full at this many messages */
+    outq_item_t **ring; /* cap slots */
+    size_t cap;         /* slots allocated */
+    size_t head;        /* oldest message */
+    size_t count;       /* messages queued */
+    size_t bytes;       /* bytes of queued messages */
 };
 
 outq_t *

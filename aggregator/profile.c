@@ -85,9 +85,9 @@ profile_add(profile_t *self, decimal_t price, decimal_t qty, msg_side_t side)
         return -ERANGE;
     }
     size_t pos = s_find(self, index, &found);
-    msg_profile_bin_t cur = found ? self->bins[pos]
-                                  : (msg_profile_bin_t){.index = index, .volume = s_zero,
-                                                        .buy_volume = s_zero};
+    msg_profile_bin_t cur =
+        found ? self->bins[pos]
+              : (msg_profile_bin_t){.index = index, .volume = s_zero, .buy_volume = s_zero};
     dec128_t q = decimal_widen(qty);
     if (dec128_add(self->volume, q, &total) < 0 || dec128_add(cur.volume, q, &volume) < 0) {
         return -ERANGE;
@@ -101,8 +101,7 @@ profile_add(profile_t *self, decimal_t price, decimal_t qty, msg_side_t side)
             self->cap = self->cap ? self->cap * 2 : PROFILE_CAP_MIN;
             self->bins = xrealloc(self->bins, self->cap * sizeof *self->bins);
         }
-        memmove(&self->bins[pos + 1], &self->bins[pos],
-                (self->count - pos) * sizeof *self->bins);
+        memmove(&self->bins[pos + 1], &self->bins[pos], (self->count - pos) * sizeof *self->bins);
         self->count++;
     }
     self->bins[pos] = (msg_profile_bin_t){.index = index, .volume = volume, .buy_volume = buy};

@@ -15,11 +15,11 @@
 #define SERIES_OPEN_BARS 2 /* open bars beyond lateness/interval: the current and the next */
 
 typedef struct {
-    bar_acc_t acc;   /* the bar's trades */
-    decimal_t carry; /* previous close, for an empty bar */
+    bar_acc_t acc;    /* the bar's trades */
+    decimal_t carry;  /* previous close, for an empty bar */
     uint32_t emitted; /* times emitted: the next revision number */
-    bool has_carry;  /* carry is set */
-    bool dirty;      /* closed, and changed (or never emitted) since its last emission */
+    bool has_carry;   /* carry is set */
+    bool dirty;       /* closed, and changed (or never emitted) since its last emission */
 } series_slot_t;
 
 struct series {

@@ -19,22 +19,22 @@
 #define SESSION_HHMM_LEN      5
 
 struct session {
-    int64_t start_ns;      /* session start */
-    int64_t period_ns;     /* session length */
-    int price_exp;         /* the instrument's price exponent */
-    uint64_t count;        /* trades */
-    int64_t ts_max;        /* latest ts_exchange seen */
-    int8_t trade_exp;      /* finest canonical price exponent among the trades */
-    decimal_t high;        /* highest price */
-    decimal_t low;         /* lowest price */
-    decimal_t ref;         /* r: the first trade's price, centre of C and D */
-    dec128_t volume;       /* Σq */
-    dec128_t buy_volume;   /* Σq of taker buys */
-    dec128_t sell_volume;  /* Σq of taker sells */
-    dec128_t notional;     /* Σp·q */
-    dec128_t dev;          /* D = Σq(p−r) */
-    dec128_t dev2;         /* C = Σq(p−r)² */
-    profile_t *profile;    /* volume per bin */
+    int64_t start_ns;     /* session start */
+    int64_t period_ns;    /* session length */
+    int price_exp;        /* the instrument's price exponent */
+    uint64_t count;       /* trades */
+    int64_t ts_max;       /* latest ts_exchange seen */
+    int8_t trade_exp;     /* finest canonical price exponent among the trades */
+    decimal_t high;       /* highest price */
+    decimal_t low;        /* lowest price */
+    decimal_t ref;        /* r: the first trade's price, centre of C and D */
+    dec128_t volume;      /* Σq */
+    dec128_t buy_volume;  /* Σq of taker buys */
+    dec128_t sell_volume; /* Σq of taker sells */
+    dec128_t notional;    /* Σp·q */
+    dec128_t dev;         /* D = Σq(p−r) */
+    dec128_t dev2;        /* C = Σq(p−r)² */
+    profile_t *profile;   /* volume per bin */
 };
 
 static const dec128_t s_zero = {.mant = 0, .exp = 0};
@@ -111,9 +111,8 @@ session_add(session_t *self, const atrade_t *t)
     dec128_t buy = self->buy_volume;
     dec128_t sell = self->sell_volume;
 
-    if (dec128_sub(decimal_widen(t->price), decimal_widen(ref), &d) < 0
-        || dec128_mul(d, q, &dq) < 0 || dec128_mul(dq, d, &d2q) < 0
-        || dec128_add(self->volume, q, &volume) < 0
+    if (dec128_sub(decimal_widen(t->price), decimal_widen(ref), &d) < 0 || dec128_mul(d, q, &dq) < 0
+        || dec128_mul(dq, d, &d2q) < 0 || dec128_add(self->volume, q, &volume) < 0
         || dec128_add(self->notional, t->notional, &notional) < 0
         || dec128_add(self->dev, dq, &dev) < 0 || dec128_add(self->dev2, d2q, &dev2) < 0) {
         return -ERANGE;

@@ -15,6 +15,7 @@
 
 #include "beat.h"
 #include "clock.h"
+#include "durable.h"
 #include "exchange.h"
 #include "feed.h"
 #include "log.h"
@@ -67,7 +68,8 @@ struct collector {
     size_t n_inst;                           /* instruments */
     exchange_spec_t specs[MSG_MARKET_COUNT]; /* per market */
     struct lws_context *ctx;                 /* lws context */
-    struct lws_protocols protocols[3];       /* feed, rest, terminator */
+    struct lws_protocols protocols[4];       /* feed, rest, replay fd, terminator */
+    durable_t *durable;                      /* journal and replay endpoint */
     outbox_t *outbox;                        /* batches and PUB */
     track_t *track;                          /* continuity */
     rest_t *rest[MSG_MARKET_COUNT];          /* one REST queue per market */
@@ -87,6 +89,9 @@ struct collector {
     uint64_t unknown_symbols;   /* trades for symbols this instance does not carry */
     uint64_t rest_parse_errors; /* REST answers that could not be parsed */
     bool backfill;              /* start-up backfill wanted and possible */
+    msg_trade_t *resume;        /* per instrument: last journaled trade (tail scan) */
+    unsigned *resume_pass;      /* per instrument: scan pass that found it, UINT_MAX: none */
+    size_t resume_missing;      /* instruments without a journaled trade yet */
     int64_t session_start_ns;   /* where it starts */
     log_ratelimit_t rl_parse;   /* parse error lines */
     log_ratelimit_t rl_unknown; /* unknown symbol lines */
@@ -361,7 +366,9 @@ s_on_up(feed_t *feed, bool reconnected, void *arg)
     /* The stream is subscribed now: the start-up backfill covers up to here, live the rest. */
     int64_t end = clock_now_ns() + COLLECTOR_BACKFILL_MARGIN;
     for (size_t i = 0; i < pc->count; i++) {
-        if (reconnected) {
+        /* After a restart, a resumed instrument is a reconnection: fetch what was missed. */
+        if (reconnected || self->resume_pass[pc->first + i] != UINT_MAX) {
+            self->resume_pass[pc->first + i] = UINT_MAX;
             track_reconnected(self->track, pc->first + i);
         } else if (self->backfill) {
             track_backfill(self->track, pc->first + i, self->session_start_ns, end);
@@ -473,6 +480,8 @@ s_beat_track(struct collector *self)
     s_set(self, "trades_total", (int64_t) os.trades_total);
     s_set(self, "messages_total", (int64_t) os.messages_total);
     s_set(self, "send_errors_total", (int64_t) os.send_errors);
+    s_set(self, "journal_errors_total", (int64_t) os.journal_errors);
+    s_set(self, "journal_dropped_trades_total", (int64_t) os.dropped);
     s_set(self, "seq", (int64_t) os.seq);
     s_set(self, "live_trades_total", (int64_t) ts.live_total);
     s_set(self, "duplicates_total", (int64_t) ts.duplicates_total);
@@ -516,6 +525,7 @@ s_beat(struct collector *self)
     s_beat_feeds(self);
     s_beat_rest(self);
     s_beat_track(self);
+    durable_beat(self->durable, self->beat);
     (void) beat_send(self->beat);
 }
 
@@ -576,7 +586,8 @@ s_lws_context(struct collector *self)
     lws_set_log_level(LLL_ERR | LLL_WARN, s_lws_log);
     feed_protocol(&self->protocols[0]);
     rest_protocol(&self->protocols[1]);
-    memset(&self->protocols[2], 0, sizeof self->protocols[2]);
+    durable_protocol(&self->protocols[2]);
+    memset(&self->protocols[3], 0, sizeof self->protocols[3]);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -662,6 +673,71 @@ s_plan_backfill(struct collector *self)
                self->n_inst);
 }
 
+static void
+s_resume_trade(const msg_trade_t *t, unsigned pass, void *arg)
+{
+    struct collector *self = arg;
+    int inst = plan_find(self->plan, t->inst.market, t->inst.symbol);
+    if (inst < 0) {
+        return;
+    }
+    unsigned *found = &self->resume_pass[inst];
+    if (*found != UINT_MAX && *found < pass) {
+        return;
+    }
+    msg_trade_t *last = &self->resume[inst];
+    uint64_t id = 0, prev = 0;
+    bool newer = *found == UINT_MAX || !self->ops->ids_sequential
+                 || exchange_id_parse(t->trade_id, &id) < 0
+                 || exchange_id_parse(last->trade_id, &prev) < 0 || id > prev;
+    if (*found == UINT_MAX) {
+        self->resume_missing--;
+    }
+    *found = pass;
+    if (newer) {
+        *last = *t;
+    }
+}
+
+static size_t
+s_resume_remaining(void *arg)
+{
+    return ((struct collector *) arg)->resume_missing;
+}
+
+/* Find each instrument's last journaled trade and make it track's starting point. */
+static void
+s_resume(struct collector *self)
+{
+    self->resume = xcalloc(self->n_inst ? self->n_inst : 1, sizeof *self->resume);
+    self->resume_pass = xcalloc(self->n_inst ? self->n_inst : 1, sizeof *self->resume_pass);
+    for (size_t i = 0; i < self->n_inst; i++) {
+        self->resume_pass[i] = UINT_MAX;
+    }
+    self->resume_missing = self->n_inst;
+    durable_scan_t scan = {.trade = s_resume_trade, .remaining = s_resume_remaining};
+    int64_t t0 = clock_mono_ns();
+    int64_t read = durable_scan_tail(self->durable, &scan, self);
+    size_t resumed = 0;
+    for (size_t i = 0; i < self->n_inst; i++) {
+        if (self->resume_pass[i] == UINT_MAX) {
+            continue;
+        }
+        track_resume(self->track, i, &self->resume[i]);
+        resumed++;
+        const msg_instrument_t *in = plan_instrument(self->plan, i);
+        log_info("%s %s: resuming after trade id '%s' from the journal",
+                 msg_market_name(in->market), in->symbol, self->resume[i].trade_id);
+    }
+    if (read > 0 || resumed) {
+        log_notice("restart: %zu of %zu instruments resume from the journal (%lld records read "
+                   "in %lld ms), seq continues at %llu",
+                   resumed, self->n_inst, (long long) (read > 0 ? read : 0),
+                   (long long) ((clock_mono_ns() - t0) / CLOCK_NS_PER_MS),
+                   (unsigned long long) journal_last_seq(durable_journal(self->durable)) + 1);
+    }
+}
+
 collector_t *
 collector_new(const config_t *cfg, const char *name)
 {
@@ -694,6 +770,11 @@ collector_new(const config_t *cfg, const char *name)
     }
     self->outbox =
         outbox_new(&pub, name, self->n_inst, (int) self->cc->batch_max, self->cc->batch_ns);
+    if (durable_open(cfg, name, &self->durable) < 0) {
+        collector_destroy(&self);
+        return NULL;
+    }
+    outbox_set_journal(self->outbox, durable_journal(self->durable));
     self->beat = beat_new(cfg->endpoints.heartbeat, name);
     self->ctx = s_lws_context(self);
     if (!self->beat || !self->ctx) {
@@ -709,6 +790,7 @@ collector_new(const config_t *cfg, const char *name)
                            .rest_limit = (size_t) self->ops->rest_limit};
     track_sink_t sink = {.emit = s_emit, .gap = s_gap};
     self->track = track_new(self->n_inst, &tcfg, &sink, self);
+    s_resume(self);
     self->jobs = xcalloc(self->n_inst, sizeof *self->jobs);
     for (size_t i = 0; i < self->n_inst; i++) {
         self->jobs[i] = (collector_job_t){.self = self, .inst = i};
@@ -746,13 +828,16 @@ collector_run(collector_t *self)
     (void) signal(SIGPIPE, SIG_IGN);
 
     s_plan_backfill(self);
+    int rc = durable_attach(self->durable, self->ctx);
+    if (rc < 0) {
+        return rc;
+    }
     for (size_t i = 0; i < self->feed_count; i++) {
         feed_start(self->feeds[i]);
     }
     s_beat(self);
     lws_sul_schedule(self->ctx, 0, &self->sul_beat, s_beat_cb,
                      self->cc->heartbeat_ns / COLLECTOR_US_PER_NS);
-    int rc = 0;
     while (!s_stop) {
         if (lws_service(self->ctx, 0) < 0) {
             log_error("lws_service() failed");
@@ -792,6 +877,9 @@ collector_destroy(collector_t **self_p)
     if (self->ctx) {
         lws_sul_cancel(&self->sul_beat);
         lws_sul_cancel(&self->sul_flush);
+        if (self->durable) {
+            durable_detach(self->durable);
+        }
         s_signal_ctx = NULL;
         lws_context_destroy(self->ctx);
         self->ctx = NULL;
@@ -809,6 +897,9 @@ collector_destroy(collector_t **self_p)
     track_destroy(&self->track);
     beat_destroy(&self->beat);
     outbox_destroy(&self->outbox);
+    durable_destroy(&self->durable);
+    free(self->resume);
+    free(self->resume_pass);
     plan_destroy(&self->plan);
     free(self);
     *self_p = NULL;

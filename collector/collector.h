@@ -3,11 +3,14 @@
  * instance, configured by `collectors.<name>`, from WebSocket and REST to TRADES on its PUB.
  *
  * DESIGN: one event loop, lws's own (lws_service), with lws_sul timers for batching, heartbeats,
- * backoff and REST pacing; ZeroMQ is only written to (PUB, PUSH heartbeats), so no zmq socket
- * needs polling. Data flows feed (frames, parse) → track (dedupe, holes, held trades) → outbox
- * (batches, seq, PUB); track hands REST work to rest (one per market, since each market has its
- * own weight budget) and REST answers go back into track. SIGTERM/SIGINT stop the loop; open
- * batches are flushed before exit.
+ * backoff and REST pacing; ZeroMQ is written to (PUB, PUSH heartbeats) and the one socket read,
+ * the replay ROUTER, is adopted into lws as a raw descriptor (durable.h). Data flows feed
+ * (frames, parse) → track (dedupe, holes, held trades) → outbox (batches, seq, journal, PUB);
+ * track hands REST work to rest (one per market, since each market has its own weight budget)
+ * and REST answers go back into track. At start the journal's tail gives each instrument's last
+ * published trade: track fetches what came after it over REST once the stream is up (or, without
+ * an id cursor, reports the downtime as a GAP). SIGTERM/SIGINT stop the loop; open batches are
+ * flushed before exit.
  *
  * Ownership: collector_new borrows cfg (which must outlive the collector) and returns an object
  * the caller owns (collector_destroy).

@@ -23,6 +23,9 @@
 
 extern const exchange_ops_t binance_ops;
 extern const exchange_ops_t bybit_ops;
+extern const exchange_ops_t okx_ops;
+extern const exchange_ops_t coinbase_ops;
+extern const exchange_ops_t kraken_ops;
 
 static const char *const s_err_names[EXCHANGE_ERR_COUNT] = {
     [EXCHANGE_ERR_MALFORMED] = "malformed", [EXCHANGE_ERR_MISSING] = "missing_field",
@@ -39,8 +42,11 @@ exchange_find(config_exchange_t id)
     case CONFIG_EXCHANGE_BYBIT:
         return &bybit_ops;
     case CONFIG_EXCHANGE_OKX:
+        return &okx_ops;
     case CONFIG_EXCHANGE_COINBASE:
+        return &coinbase_ops;
     case CONFIG_EXCHANGE_KRAKEN:
+        return &kraken_ops;
     case CONFIG_EXCHANGE_COUNT:
         return NULL;
     }

@@ -9,11 +9,13 @@
 
 #include "clock.h"
 #include "log.h"
+#include "topic.h"
 #include "wire.h"
 #include "xalloc.h"
 
 #define OUTBOX_LOG_BURST    5 /* send-failure lines per interval */
 #define OUTBOX_LOG_INTERVAL (10 * CLOCK_NS_PER_SEC)
+#define OUTBOX_RETRY_NS     (100 * CLOCK_NS_PER_MS) /* a batch the journal refused is retried */
 
 typedef struct {
     msg_trade_t *items; /* batch_max slots, allocated on first use */
@@ -38,9 +40,11 @@ struct outbox {
     size_t due_head;                 /* index of the oldest entry */
     size_t due_count;                /* entries in the ring */
     outbox_due_t *scratch;           /* room for compacting the ring */
+    journal_t *journal;              /* borrowed; NULL: publish without journaling */
     msg_buf_t buf;                   /* encode buffer, reused */
     outbox_stats_t stats;            /* counters */
     log_ratelimit_t rl;              /* for send failures */
+    log_ratelimit_t rl_journal;      /* for journal failures */
 };
 
 outbox_t *
@@ -79,25 +83,88 @@ outbox_destroy(outbox_t **self_p)
     *self_p = NULL;
 }
 
+static void s_compact(outbox_t *self);
+
+void
+outbox_set_journal(outbox_t *self, journal_t *journal)
+{
+    self->journal = journal;
+    if (journal) {
+        self->stats.seq = journal_last_seq(journal);
+    }
+}
+
 static void
+s_log_lost(outbox_t *self, int rc, const char *what)
+{
+    uint32_t suppressed = 0;
+    if (log_ratelimit_ok(&self->rl, OUTBOX_LOG_BURST, OUTBOX_LOG_INTERVAL, &suppressed)) {
+        log_errno(LOG_LEVEL_ERROR, rc, "%s message not sent%s (%u similar lines suppressed)", what,
+                  self->journal ? " (journaled: consumers get it by replay)" : ", lost",
+                  suppressed);
+    }
+}
+
+/*
+ * Journal m (when there is a journal), then publish it. Returns 0 once m has its seq: with a
+ * journal, a message the PUB could not take is still delivered by replay. Returns < 0 when m
+ * got no seq: the journal refused it (retry later) or it does not encode.
+ */
+static int
 s_send(outbox_t *self, msg_t *m, const char *what)
 {
     m->version = MSG_VERSION;
     snprintf(m->source, sizeof m->source, "%s", self->source);
     m->seq = self->stats.seq + 1;
     m->sent_ns = clock_now_ns();
-    int rc = wire_send(self->pub, m, &self->buf, WIRE_DONTWAIT);
+    char topic[TOPIC_MAX];
+    self->buf.len = 0;
+    int rc = msg_encode(m, &self->buf);
+    if (rc == 0) {
+        rc = topic_for_msg(m, topic, sizeof topic) < 0 ? -EINVAL : 0;
+    }
     if (rc < 0) {
         self->stats.send_errors++;
-        uint32_t suppressed = 0;
-        if (log_ratelimit_ok(&self->rl, OUTBOX_LOG_BURST, OUTBOX_LOG_INTERVAL, &suppressed)) {
-            log_errno(LOG_LEVEL_ERROR, rc, "%s message lost (%u similar lines suppressed)", what,
-                      suppressed);
+        s_log_lost(self, rc, what);
+        return rc;
+    }
+    if (self->journal) {
+        rc = journal_append(self->journal, m->seq, topic, self->buf.data, self->buf.len);
+        if (rc < 0) {
+            self->stats.journal_errors++;
+            uint32_t suppressed = 0;
+            if (log_ratelimit_ok(&self->rl_journal, OUTBOX_LOG_BURST, OUTBOX_LOG_INTERVAL,
+                                 &suppressed)) {
+                log_errno(LOG_LEVEL_ERROR, rc,
+                          "journal refused %s seq %llu, not published, retrying (%u similar "
+                          "lines suppressed)",
+                          what, (unsigned long long) m->seq, suppressed);
+            }
+            return rc;
         }
-        return;
+        self->stats.seq = m->seq;
+    }
+    rc = wire_send_raw(self->pub, topic, self->buf.data, self->buf.len, WIRE_DONTWAIT);
+    if (rc < 0) {
+        self->stats.send_errors++;
+        s_log_lost(self, rc, what);
+        return self->journal ? 0 : rc;
     }
     self->stats.seq = m->seq;
     self->stats.messages_total++;
+    return 0;
+}
+
+/* Give inst's open batch a deadline at `at` (monotonic ns). */
+static void
+s_schedule(outbox_t *self, size_t inst, int64_t at)
+{
+    if (self->due_count == self->instruments) {
+        s_compact(self);
+    }
+    size_t tail = (self->due_head + self->due_count) % self->instruments;
+    self->due[tail] = (outbox_due_t){.inst = inst, .gen = self->batches[inst].gen, .deadline = at};
+    self->due_count++;
 }
 
 static void
@@ -110,9 +177,14 @@ s_flush(outbox_t *self, size_t inst)
     msg_t m = {.type = MSG_TYPE_TRADES};
     m.body.trades.count = b->count;
     m.body.trades.items = b->items;
-    uint64_t before = self->stats.messages_total;
-    s_send(self, &m, "TRADES");
-    if (self->stats.messages_total != before) {
+    int rc = s_send(self, &m, "TRADES");
+    if (rc < 0 && self->journal && rc != -EINVAL) {
+        /* Kept: a new generation invalidates the old deadline, the retry gets its own. */
+        b->gen++;
+        s_schedule(self, inst, clock_mono_ns() + OUTBOX_RETRY_NS);
+        return;
+    }
+    if (rc == 0) {
         self->stats.trades_total += b->count;
     }
     self->stats.pending -= b->count;
@@ -156,14 +228,16 @@ outbox_add(outbox_t *self, size_t inst, const msg_trade_t *t, int64_t now)
     if (!b->items) {
         b->items = xcalloc(self->batch_max, sizeof *b->items);
     }
-    if (b->count == 0 && self->batch_ns > 0) {
-        if (self->due_count == self->instruments) {
-            s_compact(self);
+    if (b->count >= self->batch_max) {
+        /* A full batch the journal refused: try again, and drop this trade if it still fails. */
+        s_flush(self, inst);
+        if (b->count >= self->batch_max) {
+            self->stats.dropped++;
+            return;
         }
-        size_t tail = (self->due_head + self->due_count) % self->instruments;
-        self->due[tail] =
-            (outbox_due_t){.inst = inst, .gen = b->gen, .deadline = now + self->batch_ns};
-        self->due_count++;
+    }
+    if (b->count == 0 && self->batch_ns > 0) {
+        s_schedule(self, inst, now + self->batch_ns);
     }
     b->items[b->count++] = *t;
     self->stats.pending++;
@@ -180,9 +254,7 @@ outbox_gap(outbox_t *self, size_t inst, const msg_gap_t *gap)
     }
     msg_t m = {.type = MSG_TYPE_GAP};
     m.body.gap = *gap;
-    uint64_t before = self->stats.messages_total;
-    s_send(self, &m, "GAP");
-    if (self->stats.messages_total != before) {
+    if (s_send(self, &m, "GAP") == 0) {
         self->stats.gaps_total++;
     }
 }

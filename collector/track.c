@@ -351,6 +351,22 @@ track_live(track_t *self, size_t inst, const msg_trade_t *t)
 }
 
 void
+track_resume(track_t *self, size_t inst, const msg_trade_t *t)
+{
+    if (inst >= self->count) {
+        return;
+    }
+    track_inst_t *in = &self->insts[inst];
+    uint64_t id = 0;
+    if (exchange_id_parse(t->trade_id, &id) == 0 && id > in->last) {
+        in->last = id;
+    }
+    in->have_last = true;
+    snprintf(in->last_id, sizeof in->last_id, "%s", t->trade_id);
+    in->last_ts = t->ts_exchange_ns;
+}
+
+void
 track_reconnected(track_t *self, size_t inst)
 {
     if (inst >= self->count) {

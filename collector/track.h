@@ -57,12 +57,12 @@ typedef enum {
 } track_backfill_t;
 
 typedef struct {
-    bool sequential;    /* ids are consecutive integers */
-    bool by_time;       /* REST accepts a time window (start-up backfill possible) */
-    int64_t window_ns;  /* longest window per by-time request */
-    size_t pending_max; /* live trades held per instrument while a hole fills */
+    bool sequential;          /* ids are consecutive integers */
+    bool by_time;             /* REST accepts a time window (start-up backfill possible) */
+    int64_t window_ns;        /* longest window per by-time request */
+    size_t pending_max;       /* live trades held per instrument while a hole fills */
     size_t pending_total_max; /* ... and over all instruments together (0: no global cap) */
-    size_t rest_limit;  /* trades one REST page holds at most (a shorter page is the end) */
+    size_t rest_limit;        /* trades one REST page holds at most (a shorter page is the end) */
 } track_config_t;
 
 /* Totals over every instrument. Plain value type. */
@@ -91,6 +91,14 @@ void track_destroy(track_t **self_p);
 
 /* A live trade of instrument inst. */
 void track_live(track_t *self, size_t inst, const msg_trade_t *t);
+
+/*
+ * Before any live trade: t is the last trade of inst published before a restart (from the
+ * journal). It becomes the last one seen, without being emitted again, so the first
+ * track_reconnected fetches everything after it (or, without an id cursor, the first live trade
+ * reports a GAP from it).
+ */
+void track_resume(track_t *self, size_t inst, const msg_trade_t *t);
 
 /* A connection carrying inst came back after a drop: what was missed must be fetched. */
 void track_reconnected(track_t *self, size_t inst);

@@ -220,6 +220,15 @@ static const cfg_key_t s_writer_keys[] = {
      K(config_writer_t, retry_max_ns), "Reconnect delay cap.", 0},
     {"heartbeat", CFG_TYPE_DURATION, "1s", NS(100) * MS, NS(60) * SEC, NULL,
      K(config_writer_t, heartbeat_ns), "Heartbeat period.", 0},
+    {"aggregator", CFG_TYPE_STRING, "", 0, 0, NULL, K(config_writer_t, aggregator),
+     "Instance name of the aggregator whose journal is replayed from aggregator.replay_endpoint; "
+     "empty: the programs entry with role aggregator (none: its output is followed live only).",
+     0},
+    {"replay_give_up", CFG_TYPE_DURATION, "5s", 0, NS(1) * HOUR, NULL,
+     K(config_writer_t, replay_give_up_ns),
+     "A producer whose replay endpoint does not answer this long while its live frames wait is "
+     "followed live (the hole becomes a gaps row); 0: wait forever.",
+     0},
     {.key = NULL},
 };
 

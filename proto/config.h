@@ -135,6 +135,8 @@ typedef struct {
     int64_t retry_min_ns; /* first reconnect delay */
     int64_t retry_max_ns; /* reconnect delay cap */
     int64_t heartbeat_ns; /* heartbeat period */
+    char *aggregator;     /* aggregator instance replayed; "" = programs entry with that role */
+    int64_t replay_give_up_ns; /* unanswered replay with live frames waiting: follow live */
 } config_writer_t;
 
 typedef struct {

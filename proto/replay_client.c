@@ -20,6 +20,7 @@
 #define REPLAY_CLIENT_RING_MIN   16   /* first allocation of a live buffer */
 #define REPLAY_CLIENT_SNDHWM     64   /* requests and credits queued to one producer */
 #define REPLAY_CLIENT_HWM_SLACK  16   /* replies beyond the DATA credit (START, END, ERROR) */
+#define REPLAY_CLIENT_PROBE_CREDIT 1  /* a probe only needs an answer, not the data */
 
 typedef struct {
     char name[MSG_SOURCE_MAX + 1]; /* source */
@@ -35,6 +36,12 @@ typedef struct {
     int64_t no_replay_until_ns;    /* after a refusal: jumps before this become gaps */
     int64_t checkpoint_sent_ns;    /* sent_ns of the last frame delivered */
     int64_t last_live_sent_ns;     /* sent_ns of the newest live frame */
+    int64_t quiet_since_ns;        /* request opened or last reply: the give-up clock */
+    bool live_waiting;             /* live frames came while the request was open */
+    uint64_t low_live_seq;         /* lowest live seq <= checkpoint while waiting, or 0 */
+    uint64_t probe_id;             /* request id of the probe of an unreachable source, 0 */
+    int64_t probe_ns;              /* when the last probe went out */
+    bool unreachable;              /* given up: followed live until a probe is answered */
     msg_t *ring;                   /* live buffer, seq ascending from head */
     size_t ring_cap;               /* allocated slots */
     size_t ring_head;              /* index of the oldest frame */
@@ -317,6 +324,11 @@ s_request_send(replay_client_t *self, replay_src_t *src)
 static void
 s_request(replay_client_t *self, replay_src_t *src)
 {
+    if (!src->replaying) {
+        src->quiet_since_ns = clock_mono_ns();
+        src->live_waiting = false;
+        src->low_live_seq = 0;
+    }
     src->req_id = ++self->next_req_id;
     src->replaying = true;
     src->window = self->opts.credit;
@@ -403,6 +415,50 @@ s_give_up(replay_client_t *self, replay_src_t *src, const char *reason)
     }
 }
 
+/*
+ * No reply for give_up_ns while live frames wait: follow the source live from here (the hole
+ * becomes a gap) and probe its endpoint now and then.
+ */
+static void
+s_unreachable(replay_client_t *self, replay_src_t *src)
+{
+    src->stats.give_ups++;
+    src->unreachable = true;
+    src->probe_id = 0;
+    src->probe_ns = clock_mono_ns();
+    if (src->low_live_seq > 0 && src->stats.last_live_seq < src->checkpoint) {
+        /* Live seqs are behind the checkpoint: the producer restarted them meanwhile, and the
+         * frames taken for duplicates while waiting are gone. */
+        src->replaying = false;
+        src->send_pending = false;
+        src->stats.resets++;
+        src->stats.live_dropped += src->stats.buffered;
+        s_ring_clear(src);
+        src->checkpoint = src->low_live_seq - 1;
+        s_gap(self, src, src->low_live_seq, src->stats.last_live_seq,
+              "the producer restarted its seqs and does not answer replay requests");
+        return;
+    }
+    s_give_up(self, src, "the producer's replay endpoint does not answer");
+}
+
+/* Ask an unreachable producer for one frame: any reply means it serves replay again. */
+static void
+s_probe(replay_client_t *self, replay_src_t *src)
+{
+    replay_frame_t f = {
+        .cmd = REPLAY_CMD_REQ,
+        .req_id = ++self->next_req_id,
+        .seq = src->checkpoint + 1,
+        .credit = REPLAY_CLIENT_PROBE_CREDIT,
+    };
+    snprintf(f.source, sizeof f.source, "%s", src->name);
+    src->probe_id = f.req_id;
+    src->probe_ns = clock_mono_ns();
+    src->stats.requests++;
+    (void) s_send_frame(src, &f);
+}
+
 int
 replay_client_add_source(replay_client_t *self, const char *source, const char *endpoint,
                          uint64_t checkpoint)
@@ -446,16 +502,29 @@ s_on_live_known(replay_client_t *self, replay_src_t *src, msg_t *msg)
 {
     uint64_t seq = msg->seq;
     uint64_t prev_live = src->stats.last_live_seq;
-    bool can_replay = src->dealer && clock_mono_ns() >= src->no_replay_until_ns;
+    bool can_replay =
+        src->dealer && !src->unreachable && clock_mono_ns() >= src->no_replay_until_ns;
 
     src->stats.last_live_seq = seq;
     src->last_live_sent_ns = msg->sent_ns;
+    if (seq <= src->checkpoint && seq < prev_live && (!src->dealer || src->unreachable)) {
+        /* The producer restarted its seqs and cannot be asked: take what ahead would say. */
+        src->stats.resets++;
+        src->checkpoint = seq - 1;
+    }
+    if (src->replaying) {
+        src->live_waiting = true;
+    }
     if (seq <= src->checkpoint) {
         src->stats.duplicates++;
         msg_finish(msg);
         /* Seqs going backwards: the producer restarted them; ask it where they stand. */
         if (seq < prev_live && can_replay && !src->replaying) {
             s_request(self, src);
+            src->live_waiting = true;
+        }
+        if (src->replaying && (src->low_live_seq == 0 || seq < src->low_live_seq)) {
+            src->low_live_seq = seq;
         }
         return;
     }
@@ -477,10 +546,16 @@ s_on_live_known(replay_client_t *self, replay_src_t *src, msg_t *msg)
     if (can_replay) {
         (void) s_ring_push(self, src, msg);
         s_request(self, src);
+        src->live_waiting = true;
         return;
     }
-    s_gap(self, src, src->checkpoint + 1, seq - 1,
-          src->dealer ? "replay refused by the producer" : "no replay endpoint for this source");
+    const char *reason = "no replay endpoint for this source";
+    if (src->unreachable) {
+        reason = "the producer's replay endpoint does not answer";
+    } else if (src->dealer) {
+        reason = "replay refused by the producer";
+    }
+    s_gap(self, src, src->checkpoint + 1, seq - 1, reason);
     s_deliver(self, src, msg, false);
 }
 
@@ -582,10 +657,22 @@ s_on_error(replay_client_t *self, replay_src_t *src, const replay_frame_t *f)
 static void
 s_on_reply(replay_client_t *self, replay_src_t *src, const replay_frame_t *f)
 {
+    if (src->unreachable && src->probe_id != 0 && f->req_id == src->probe_id) {
+        /* The producer answers again: the next jump is replayed. The probe's stream is not
+         * needed (END and ERROR close it on the server already). */
+        src->unreachable = false;
+        src->probe_id = 0;
+        if (f->cmd != REPLAY_CMD_END && f->cmd != REPLAY_CMD_ERROR) {
+            replay_frame_t cancel = {.cmd = REPLAY_CMD_CANCEL, .req_id = f->req_id};
+            (void) s_send_frame(src, &cancel);
+        }
+        return;
+    }
     if (!src->replaying || f->req_id != src->req_id) {
         return; /* the reply to a request we gave up or replaced */
     }
     src->last_reply_ns = clock_mono_ns();
+    src->quiet_since_ns = src->last_reply_ns;
     switch (f->cmd) {
     case REPLAY_CMD_START:
         /* The window the server grants: grant back in halves of it, or the stream stalls. */
@@ -658,10 +745,22 @@ replay_client_tick(replay_client_t *self)
     int64_t now = clock_mono_ns();
     for (size_t i = 0; i < self->source_count; i++) {
         replay_src_t *src = self->sources[i];
-        if (!src->dealer || !src->replaying) {
+        if (!src->dealer) {
             continue;
         }
-        if (src->send_pending) {
+        if (src->unreachable) {
+            if (now - src->probe_ns >= self->opts.timeout_ns) {
+                s_probe(self, src);
+            }
+            continue;
+        }
+        if (!src->replaying) {
+            continue;
+        }
+        if (self->opts.give_up_ns > 0 && src->live_waiting
+            && now - src->quiet_since_ns >= self->opts.give_up_ns) {
+            s_unreachable(self, src);
+        } else if (src->send_pending) {
             s_request_send(self, src);
         } else if (now - src->last_reply_ns > self->opts.timeout_ns) {
             src->stats.timeouts++;
@@ -729,6 +828,7 @@ replay_client_stats(replay_client_t *self, const char *source)
     replay_source_stats_t *st = &src->stats;
     st->checkpoint = src->checkpoint;
     st->replaying = src->replaying;
+    st->unreachable = src->unreachable;
     st->lag_frames = st->last_live_seq > src->checkpoint ? st->last_live_seq - src->checkpoint : 0;
     st->lag_ns = st->lag_frames > 0 ? src->last_live_sent_ns - src->checkpoint_sent_ns : 0;
     if (st->lag_ns < 0) {

@@ -27,7 +27,17 @@
  * for later jumps only after `timeout`. A request without any reply for `timeout` is sent again.
  * A live seq that goes backwards also means the producer restarted without its journal, and
  * triggers a request (answered with ahead). Sources seen live but never added are followed
- * without replay, starting at the first seq seen; their jumps become gaps.
+ * without replay, starting at the first seq seen; their jumps become gaps, and a seq going
+ * backwards resets the checkpoint below it (what ahead would say), so a producer restarted
+ * without a journal is followed again rather than ignored until it passes its old seqs.
+ *
+ * Give-up (opts.give_up_ns > 0): a request that got no reply at all for give_up_ns while live
+ * frames of the source wait marks the source unreachable (a producer without a replay endpoint,
+ * or one that stopped serving it): the hole the replay was to fill is recorded through on_gap,
+ * the buffered frames are delivered, and from then on the source is followed like a live-only
+ * one (jumps are gaps, backwards seqs reset) while a probe request goes out every timeout; the
+ * first reply to a probe makes the source replayable again. Without give-up a source whose
+ * replay endpoint never answers holds its live frames forever (bounded, newest dropped).
  *
  * Use from a zloop: replay_client_attach registers every source's DEALER and a timer; feed each
  * decoded live frame to replay_client_on_live. Or drive it by hand: replay_client_handle for a
@@ -55,6 +65,7 @@ typedef struct {
     size_t buffer_bytes; /* bytes (decoded size) buffered per source during a replay */
     int64_t timeout_ns;  /* no reply for this long: request again */
     size_t max_frame;    /* largest replayed payload accepted (endpoints.max_frame) */
+    int64_t give_up_ns;  /* no reply this long while live frames wait: unreachable (0: never) */
 } replay_client_opts_t;
 
 /* Per-source health (DESIGN.md §9, issue 7 point 6). */
@@ -78,6 +89,8 @@ typedef struct {
     uint64_t credit_overrun;  /* DATA received beyond the granted credit (must stay 0) */
     size_t buffered;          /* live frames buffered now */
     size_t buffered_bytes;    /* their estimated size */
+    bool unreachable;         /* the replay endpoint did not answer within give_up_ns */
+    uint64_t give_ups;        /* times it was declared unreachable */
 } replay_source_stats_t;
 
 /* A frame in seq order for source msg->source. msg is borrowed for the call. */
@@ -89,7 +102,7 @@ typedef void (*replay_gap_fn)(const char *source, uint64_t from_seq, uint64_t to
 
 typedef struct replay_client replay_client_t;
 
-/* Defaults: credit 256, 100000 frames, 64 MiB, timeout 5 s, max_frame 1 MiB. */
+/* Defaults: credit 256, 100000 frames, 64 MiB, timeout 5 s, max_frame 1 MiB, no give-up. */
 void replay_client_opts_default(replay_client_opts_t *ret);
 
 /* Options from the config: journal.replay_* and endpoints.max_frame. */

@@ -31,6 +31,8 @@ static const ctl_command_t s_commands[] = {
     {"health", "", "exit 0 iff the supervisor's /readyz is 200 (HEALTHCHECK)", ctl_cmd_health},
     {"tail", "KIND", "print trades (or gaps) from the collectors as JSON lines", ctl_cmd_tail},
     {"get", "PATH", "print the supervisor's answer to GET PATH (/metrics ...)", ctl_cmd_get},
+    {"levels", "SYMBOL", "current session levels from the aggregator, once, as JSON",
+     ctl_cmd_levels},
 };
 
 #define CTL_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

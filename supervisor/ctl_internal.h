@@ -9,7 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdio.h>
+
+#include <czmq.h>
+
 #include "httpc.h"
+#include "msg.h"
 
 /* `tickpipe status`: table of programs from the supervisor's /health. */
 int ctl_cmd_status(int argc, char **argv);
@@ -26,6 +31,30 @@ int ctl_cmd_tail(int argc, char **argv);
 
 /* `tickpipe get PATH`: print the body of GET PATH; exit 0 iff the status is 2xx. */
 int ctl_cmd_get(int argc, char **argv);
+
+/* ---- the aggregator's outputs (ctl_levels.c, ctl_tail_agg.c) ---- */
+
+/* `tickpipe levels SYMBOL`: the current session levels from the aggregator, once, as JSON. */
+int ctl_cmd_levels(int argc, char **argv);
+
+/* True for the kinds `tickpipe tail` hands to ctl_cmd_tail_agg: bars, levels, profiles. */
+bool ctl_tail_agg_handles(const char *kind);
+
+/* `tickpipe tail bars|levels|profiles [FILTER] [--count N] ...`: JSON lines from the aggregator. */
+int ctl_cmd_tail_agg(int argc, char **argv);
+
+/* One JSON line for an aggregator message of the matching type (decimals as exact strings). */
+void ctl_print_bar(FILE *out, const msg_t *m);
+void ctl_print_levels(FILE *out, const msg_t *m);
+void ctl_print_profile(FILE *out, const msg_t *m);
+
+/*
+ * A SUB socket on the aggregator's live PUB (endpoint, else endpoints.aggregator_pub of
+ * config_path / $TICKPIPE_CONFIG / defaults) subscribed to prefix; *ret_max_frame gets
+ * endpoints.max_frame. Caller owns the socket. NULL (the problem printed) on failure.
+ */
+zsock_t *ctl_agg_subscribe(const char *endpoint, const char *config_path, const char *prefix,
+                           size_t *ret_max_frame);
 
 /* ---- shared by the subcommands that talk to the supervisor (ctl_http.c) ---- */
 

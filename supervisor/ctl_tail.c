@@ -7,10 +7,12 @@
  * `tail gaps` prints the collectors' GAP messages the same way.
  *
  * DESIGN: FILTER is a topic prefix below the kind ("binance.spot.BTC" selects
- * trade.binance.spot.BTC*), so ZeroMQ filters at the publisher. A seq jump of a source is
- * reported on stderr (a slow terminal makes PUB drop; the writer never relies on PUB). --count
- * exits 0 after N trades; --timeout exits 1 if N were not reached in time (0 without --count).
- * Each completed connection is announced on stderr ("connected to EP").
+ * trade.binance.spot.BTC*), so ZeroMQ filters at the publisher. Without a FILTER the tail also
+ * takes the other kind (TRADES and GAP share a source's seq) without printing it, so that a seq
+ * jump of a source means lost messages and is reported on stderr (a slow terminal makes PUB
+ * drop; the writer never relies on PUB). --count exits 0 after N trades; --timeout exits 1 if N
+ * were not reached in time (0 without --count). Each completed connection is announced on
+ * stderr ("connected to EP").
  */
 #include "ctl_internal.h"
 
@@ -51,6 +53,7 @@ enum {
 typedef struct {
     const char *kind;                          /* "trades" or "gaps" */
     char filter[TAIL_FILTER_MAX];              /* full topic prefix */
+    bool whole;                                /* no FILTER: every message, seq followed */
     long long count;                           /* stop after this many (0: never) */
     int64_t timeout_ns;                        /* give up after (0: never) */
     const char *endpoints[TAIL_ENDPOINTS_MAX]; /* --endpoint values */
@@ -213,7 +216,10 @@ s_parse_args(int argc, char **argv, tail_args_t *a)
     }
     a->kind = argv[optind];
     if (strcmp(a->kind, "trades") != 0 && strcmp(a->kind, "gaps") != 0) {
-        fprintf(stderr, "tickpipe tail: '%s' is not supported here (trades or gaps)\n", a->kind);
+        fprintf(stderr,
+                "tickpipe tail: '%s' is not supported here (trades, gaps, bars, levels, "
+                "profiles)\n",
+                a->kind);
         return CLI_EXIT_USAGE;
     }
     if (optind + 1 < argc) {
@@ -224,6 +230,8 @@ s_parse_args(int argc, char **argv, tail_args_t *a)
         prefix = "";
     }
     snprintf(a->filter, sizeof a->filter, "%s%s", prefix, filter ? filter : "");
+    a->whole = !filter || !*filter || strcmp(a->filter, TOPIC_TRADE) == 0
+               || strcmp(a->filter, TOPIC_GAP) == 0;
     return -1;
 }
 
@@ -329,7 +337,9 @@ s_loop(zsock_t *sub, zsock_t *mon, const tail_args_t *a, size_t max_frame)
                     reason ? reason : strerror(-r));
             continue;
         }
-        s_follow_seq(sources, &nsources, &m);
+        if (a->whole) {
+            s_follow_seq(sources, &nsources, &m);
+        }
         if (trades && m.type == MSG_TYPE_TRADES) {
             for (uint32_t i = 0; i < m.body.trades.count && (!a->count || printed < a->count);
                  i++) {
@@ -353,6 +363,23 @@ s_loop(zsock_t *sub, zsock_t *mon, const tail_args_t *a, size_t max_frame)
 int
 ctl_cmd_tail(int argc, char **argv)
 {
+    /* bars, levels and profiles come from the aggregator (ctl_tail_agg.c). */
+    static const char *const valued[] = {"-c",         "--config",  "--filter", "--count",
+                                         "--endpoint", "--timeout", NULL};
+    for (int i = 1; i < argc; i++) {
+        bool takes_value = false;
+        for (size_t k = 0; valued[k]; k++) {
+            takes_value = takes_value || strcmp(argv[i], valued[k]) == 0;
+        }
+        if (takes_value) {
+            i++;
+        } else if (argv[i][0] != '-') {
+            if (ctl_tail_agg_handles(argv[i])) {
+                return ctl_cmd_tail_agg(argc, argv);
+            }
+            break;
+        }
+    }
     tail_args_t a = {0};
     int rc = s_parse_args(argc, argv, &a);
     if (rc >= 0) {
@@ -376,6 +403,9 @@ ctl_cmd_tail(int argc, char **argv)
     }
     wire_set_hwm(sub, (int) cfg->endpoints.sndhwm, TAIL_RCVHWM);
     zsock_set_subscribe(sub, a.filter);
+    if (a.whole) {
+        zsock_set_subscribe(sub, strcmp(a.kind, "trades") == 0 ? TOPIC_GAP : TOPIC_TRADE);
+    }
     zsock_t *mon = s_monitor(sub);
     rc = s_connect(sub, &a, cfg);
     if (rc == 0) {

@@ -158,8 +158,32 @@ static const char s_v1[] =
     "         g.from_ts, g.to_ts, g.reason, g.received_at, g.instrument_id"
     "  FROM gaps g JOIN instruments i ON i.id = g.instrument_id;";
 
+/* ---- version 2: seq gaps (issue 7) ---- */
+
+/*
+ * A seq gap is a hole in a producer's own frames that no replay can fill any more (retention
+ * deleted them, its journal is damaged or it serves no replay). It names no instrument
+ * (instrument_id 0, which no instrument has: identities start at 1) and no trade ids (''); the
+ * seq range is its identity, unique per source so that the same hole seen twice (two writers,
+ * or one redoing a batch) is one row. from_ts/to_ts bound when it happened (see docs/schema.md).
+ */
+static const char s_v2[] =
+    "ALTER TABLE gaps ADD COLUMN from_seq bigint, ADD COLUMN to_seq bigint,"
+    "  ADD CONSTRAINT gaps_seq_range CHECK ((from_seq IS NULL) = (to_seq IS NULL)"
+    "  AND (from_seq IS NULL OR from_seq <= to_seq));"
+    "CREATE UNIQUE INDEX gaps_seq_key ON gaps (source, from_seq, to_seq)"
+    "  WHERE from_seq IS NOT NULL;"
+    "COMMENT ON COLUMN gaps.from_seq IS 'tickpipe: first seq of a hole in the source''s own "
+    "frames that replay could not fill (NULL for a hole in an exchange''s trade ids)';"
+    "COMMENT ON COLUMN gaps.to_seq IS 'tickpipe: last seq of that hole';"
+    "CREATE OR REPLACE VIEW gaps_v AS"
+    "  SELECT i.exchange, i.market, i.symbol, g.source, g.from_trade_id, g.to_trade_id,"
+    "         g.from_ts, g.to_ts, g.reason, g.received_at, g.instrument_id, g.from_seq, g.to_seq"
+    "  FROM gaps g LEFT JOIN instruments i ON i.id = g.instrument_id;";
+
 static const migrate_step_t s_steps[] = {
     {1, "tables, keys and views of DESIGN.md section 7", s_v1},
+    {2, "gaps: seq ranges of producers' frames replay could not fill", s_v2},
 };
 
 #define MIGRATE_STEP_COUNT (sizeof s_steps / sizeof s_steps[0])

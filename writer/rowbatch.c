@@ -250,23 +250,23 @@ s_check(const msg_t *msg)
 /* ---- bookkeeping ---- */
 
 static uint32_t
-s_source(rowbatch_t *self, const msg_t *msg)
+s_source(rowbatch_t *self, const char *name, uint64_t seq)
 {
     rowbatch_source_t *sources = self->sources.items;
     for (size_t i = 0; i < self->sources.count; i++) {
         rowbatch_source_t *s = &sources[i];
-        if (strcmp(s->name, msg->source) == 0) {
-            if (msg->seq <= s->last_seq) {
+        if (strcmp(s->name, name) == 0) {
+            if (seq <= s->last_seq) {
                 s->increasing = false;
             }
-            s->last_seq = msg->seq;
+            s->last_seq = seq;
             return (uint32_t) i;
         }
     }
     rowbatch_source_t *s = s_push(&self->sources, sizeof *s);
     memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", msg->source);
-    s->first_seq = s->last_seq = msg->seq;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->first_seq = s->last_seq = seq;
     s->increasing = true;
     return (uint32_t) (self->sources.count - 1);
 }
@@ -317,8 +317,23 @@ s_add_trades(rowbatch_t *self, msg_trades_t *trades, uint32_t source)
     return trades->count;
 }
 
-int
-rowbatch_add(rowbatch_t *self, msg_t *msg, const char **ret_reason)
+/* The bookkeeping every accepted message or gap shares. */
+static void
+s_accepted(rowbatch_t *self, int64_t sent_ns, size_t rows)
+{
+    if (self->messages == 0) {
+        self->opened_ns = clock_mono_ns();
+    }
+    if (sent_ns > self->newest_sent_ns) {
+        self->newest_sent_ns = sent_ns;
+    }
+    self->messages++;
+    self->rows += rows;
+}
+
+/* Add msg; with take, the profile bins move from msg to the batch, else they are copied. */
+static int
+s_add(rowbatch_t *self, msg_t *msg, bool take, const char **ret_reason)
 {
     if (msg->type == MSG_TYPE_HEARTBEAT) {
         return -ENOTSUP;
@@ -330,7 +345,7 @@ rowbatch_add(rowbatch_t *self, msg_t *msg, const char **ret_reason)
         }
         return -EINVAL;
     }
-    uint32_t source = s_source(self, msg);
+    uint32_t source = s_source(self, msg->source, msg->seq);
     size_t rows = 0;
     switch (msg->type) {
     case MSG_TYPE_TRADES:
@@ -350,9 +365,16 @@ rowbatch_add(rowbatch_t *self, msg_t *msg, const char **ret_reason)
     case MSG_TYPE_PROFILE: {
         msg_profile_t *p = s_push(&self->profiles, sizeof(msg_profile_t));
         *p = msg->body.profile;
-        /* The bins now belong to the batch. */
-        msg->body.profile.items = NULL;
-        msg->body.profile.count = 0;
+        if (take) {
+            /* The bins now belong to the batch. */
+            msg->body.profile.items = NULL;
+            msg->body.profile.count = 0;
+        } else if (p->count > 0) {
+            p->items = xmalloc(p->count * sizeof *p->items);
+            memcpy(p->items, msg->body.profile.items, p->count * sizeof *p->items);
+        } else {
+            p->items = NULL;
+        }
         s_instrument(self, &p->inst, ROWBATCH_NO_SOURCE);
         rows = p->count;
         self->profile_bins += p->count;
@@ -360,6 +382,7 @@ rowbatch_add(rowbatch_t *self, msg_t *msg, const char **ret_reason)
     }
     case MSG_TYPE_GAP: {
         rowbatch_gap_t *g = s_push(&self->gaps, sizeof(rowbatch_gap_t));
+        memset(g, 0, sizeof *g);
         g->gap = msg->body.gap;
         g->source = source;
         s_instrument(self, &g->gap.inst, ROWBATCH_NO_SOURCE);
@@ -370,16 +393,58 @@ rowbatch_add(rowbatch_t *self, msg_t *msg, const char **ret_reason)
     case MSG_TYPE_COUNT:
         break;
     }
-    if (self->messages == 0) {
-        self->opened_ns = clock_mono_ns();
-    }
-    if (msg->sent_ns > self->newest_sent_ns) {
-        self->newest_sent_ns = msg->sent_ns;
-    }
-    self->messages++;
-    self->rows += rows;
-    msg_finish(msg);
+    s_accepted(self, msg->sent_ns, rows);
     return (int) rows;
+}
+
+int
+rowbatch_add(rowbatch_t *self, msg_t *msg, const char **ret_reason)
+{
+    int rc = s_add(self, msg, true, ret_reason);
+    if (rc >= 0) {
+        msg_finish(msg);
+    }
+    return rc;
+}
+
+int
+rowbatch_add_copy(rowbatch_t *self, const msg_t *msg, const char **ret_reason)
+{
+    /* s_add only writes to msg when it takes the bins, which it does not here. */
+    msg_t view = *msg;
+    return s_add(self, &view, false, ret_reason);
+}
+
+int
+rowbatch_add_seq_gap(rowbatch_t *self, const char *source, uint64_t from_seq, uint64_t to_seq,
+                     int64_t from_ts_ns, int64_t to_ts_ns, const char *reason,
+                     const char **ret_reason)
+{
+    const char *why = NULL;
+    if (!source || !*source || strlen(source) > MSG_SOURCE_MAX || !rowbatch_is_clean_text(source)) {
+        why = "seq gap: source is empty, too long or not clean UTF-8 text";
+    } else if (from_seq == 0 || from_seq > to_seq || to_seq > ROWBATCH_INT64_MAX) {
+        why = "seq gap: the range is empty or does not fit bigint";
+    } else if (!reason || !rowbatch_is_clean_text(reason)) {
+        why = "seq gap: reason is not clean UTF-8 text";
+    }
+    if (why) {
+        if (ret_reason) {
+            *ret_reason = why;
+        }
+        return -EINVAL;
+    }
+    uint32_t index = s_source(self, source, to_seq);
+    rowbatch_gap_t *g = s_push(&self->gaps, sizeof(rowbatch_gap_t));
+    memset(g, 0, sizeof *g);
+    g->source = index;
+    g->from_seq = from_seq;
+    g->to_seq = to_seq;
+    g->gap.from_ts_ns = from_ts_ns;
+    g->gap.to_ts_ns = to_ts_ns;
+    snprintf(g->gap.reason, sizeof g->gap.reason, "%s", reason);
+    s_accepted(self, 0, 1);
+    return 1;
 }
 
 /* ---- accessors ---- */

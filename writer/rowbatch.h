@@ -35,10 +35,15 @@ typedef struct {
     uint32_t trade_frames;         /* TRADES messages among them */
 } rowbatch_source_t;
 
-/* A gap row: the message and who reported it. */
+/*
+ * A gap row: a hole in an exchange's trade ids (a GAP message: from_seq = to_seq = 0), or a hole
+ * in a producer's own seqs that replay could not fill (gap.inst zeroed, trade ids "").
+ */
 typedef struct {
-    msg_gap_t gap;   /* the hole */
-    uint32_t source; /* index into the batch's sources */
+    msg_gap_t gap;     /* the hole */
+    uint32_t source;   /* index into the batch's sources */
+    uint64_t from_seq; /* seq gap: first seq missing (0 for an exchange gap) */
+    uint64_t to_seq;   /* seq gap: last seq missing (0 for an exchange gap) */
 } rowbatch_gap_t;
 
 rowbatch_t *rowbatch_new(void);
@@ -52,6 +57,22 @@ void rowbatch_destroy(rowbatch_t **self_p);
  * untouched), or -ENOTSUP for a HEARTBEAT, which has no rows.
  */
 int rowbatch_add(rowbatch_t *self, msg_t *msg, const char **ret_reason);
+
+/*
+ * The same for a message the caller keeps (borrowed: a replay_client delivery): what the batch
+ * keeps is copied, msg is only read. Same return values.
+ */
+int rowbatch_add_copy(rowbatch_t *self, const msg_t *msg, const char **ret_reason);
+
+/*
+ * A seq gap of source: seqs [from_seq, to_seq] will never arrive. It becomes a gaps row, and
+ * the source's checkpoint in this batch moves to to_seq (never asked for again). from_ts_ns and
+ * to_ts_ns bound when it happened; reason is copied (truncated to MSG_REASON_MAX). Returns 1 (one
+ * row), or -EINVAL with a static reason in *ret_reason for a bad name, range or reason text.
+ */
+int rowbatch_add_seq_gap(rowbatch_t *self, const char *source, uint64_t from_seq,
+                         uint64_t to_seq, int64_t from_ts_ns, int64_t to_ts_ns, const char *reason,
+                         const char **ret_reason);
 
 /* Rows so far: trades + bars + levels + profile bins + gaps. */
 size_t rowbatch_rows(const rowbatch_t *self);

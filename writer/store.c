@@ -31,7 +31,7 @@
 #define STORE_BAR_COLS   18
 #define STORE_LEVEL_COLS 20
 #define STORE_BIN_COLS   8
-#define STORE_GAP_COLS   7
+#define STORE_GAP_COLS   9
 
 /* ---- SQL ---- */
 
@@ -45,7 +45,8 @@
     "val, high, low, volume, buy_volume, sell_volume, delta, trade_count, is_final"
 #define STORE_BIN_LIST                                                                             \
     "instrument_id, session_start, bin_index, bin_size, volume, buy_volume, ts, is_final"
-#define STORE_GAP_LIST "instrument_id, source, from_trade_id, to_trade_id, from_ts, to_ts, reason"
+#define STORE_GAP_LIST                                                                             \
+    "instrument_id, source, from_trade_id, to_trade_id, from_ts, to_ts, reason, from_seq, to_seq"
 
 static const char s_sql_staging[] =
     "CREATE TEMP TABLE IF NOT EXISTS trades_stage (LIKE trades) ON COMMIT DELETE ROWS;"
@@ -462,14 +463,23 @@ s_encode_gaps(store_t *self, const rowbatch_t *batch)
     const rowbatch_gap_t *g = rowbatch_gaps(batch);
     pgcopy_begin(c);
     for (size_t i = 0; i < rowbatch_gap_count(batch); i++) {
+        bool seq_gap = g[i].from_seq > 0;
         pgcopy_tuple(c, STORE_GAP_COLS);
-        pgcopy_int4(c, s_instrument_id(self, &g[i].gap.inst));
+        /* A seq gap names no instrument: id 0, which no instrument has. */
+        pgcopy_int4(c, seq_gap ? 0 : s_instrument_id(self, &g[i].gap.inst));
         pgcopy_text(c, rowbatch_source(batch, g[i].source)->name);
         pgcopy_text(c, g[i].gap.from_trade_id);
         pgcopy_text(c, g[i].gap.to_trade_id);
         pgcopy_timestamptz(c, g[i].gap.from_ts_ns);
         pgcopy_timestamptz(c, g[i].gap.to_ts_ns);
         pgcopy_text(c, g[i].gap.reason);
+        if (seq_gap) {
+            pgcopy_int8(c, (int64_t) g[i].from_seq);
+            pgcopy_int8(c, (int64_t) g[i].to_seq);
+        } else {
+            pgcopy_null(c);
+            pgcopy_null(c);
+        }
     }
     pgcopy_end(c);
     return 0;

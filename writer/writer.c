@@ -25,6 +25,7 @@
 
 #include "beat.h"
 #include "clock.h"
+#include "ingest.h"
 #include "log.h"
 #include "msg.h"
 #include "pgconn.h"
@@ -62,6 +63,7 @@ typedef struct {
     int64_t *levels;          /* levels_total */
     int64_t *bins;            /* profile_bins_total */
     int64_t *gaps;            /* gaps_total */
+    int64_t *seq_gaps;        /* seq_gaps_total: holes in producers' seqs replay could not fill */
     int64_t *batches;         /* batches_total: transactions committed */
     int64_t *fast;            /* fast_batches_total: trades COPYed straight into trades */
     int64_t *fallbacks;       /* fallbacks_total: fast path met a duplicate */
@@ -85,6 +87,7 @@ struct writer {
     zsock_t *pull;                       /* bars, levels, profiles, gaps from the aggregator */
     bool reading;                        /* socket readers registered */
     beat_t *beat;                        /* heartbeats */
+    ingest_t *ingest;                    /* replay: checkpoints, merge, holes */
     writer_counters_t c;                 /* heartbeat values */
     pgconn_t *conn;                      /* the database connection */
     store_t *store;                      /* batch writer on conn */
@@ -136,6 +139,7 @@ s_set_reading(writer_t *self, bool on)
     if (on == self->reading) {
         return;
     }
+    ingest_set_paused(self->ingest, !on);
     if (on) {
         (void) zloop_reader(self->loop, self->sub, s_on_readable, self);
         (void) zloop_reader(self->loop, self->pull, s_on_readable, self);
@@ -217,30 +221,60 @@ s_log_rejected(writer_t *self, int rc, const char *reason, const char *source)
     }
 }
 
-/* Take one decoded message into the open batch. */
+/* rows (>= 0) went into the open batch, or it refused the message (< 0): count, seal. */
 static void
-s_accept(writer_t *self, msg_t *msg)
+s_added(writer_t *self, int rows, bool was_empty, const char *reason, const char *source)
 {
-    const char *reason = NULL;
-    bool was_empty = rowbatch_is_empty(self->open);
-    int rows = rowbatch_add(self->open, msg, &reason);
     if (rows == -ENOTSUP) {
         (*self->c.ignored)++;
-    } else if (rows < 0) {
-        (*self->c.frames_rejected)++;
-        s_log_rejected(self, rows, reason, msg->source);
-    } else {
-        *self->c.rows_received += rows;
-        if (was_empty) {
-            self->batch_timer =
-                zloop_timer(self->loop, (size_t) (self->cfg->writer.batch_ns / CLOCK_NS_PER_MS), 1,
-                            s_on_batch_timer, self);
-        }
-        if (rowbatch_rows(self->open) >= self->batch_rows && s_seal(self, false)) {
-            s_drain(self);
-        }
+        return;
     }
-    msg_finish(msg);
+    if (rows < 0) {
+        (*self->c.frames_rejected)++;
+        s_log_rejected(self, rows, reason, source);
+        return;
+    }
+    *self->c.rows_received += rows;
+    if (was_empty) {
+        self->batch_timer =
+            zloop_timer(self->loop, (size_t) (self->cfg->writer.batch_ns / CLOCK_NS_PER_MS), 1,
+                        s_on_batch_timer, self);
+    }
+    if (rowbatch_rows(self->open) >= self->batch_rows && s_seal(self, false)) {
+        s_drain(self);
+    }
+}
+
+/* A message in seq order from ingest (borrowed): into the open batch. */
+static void
+s_on_deliver(const msg_t *msg, bool replayed, void *arg)
+{
+    writer_t *self = arg;
+    const char *reason = NULL;
+    bool was_empty = rowbatch_is_empty(self->open);
+    int rows = rowbatch_add_copy(self->open, msg, &reason);
+    s_added(self, rows, was_empty, reason, msg->source);
+}
+
+/* Seqs of source that will never come: a gaps row, committed with the checkpoint past them. */
+static void
+s_on_seq_gap(const char *source, uint64_t from_seq, uint64_t to_seq, int64_t from_ts_ns,
+             const char *reason, void *arg)
+{
+    writer_t *self = arg;
+    int64_t now = clock_now_ns();
+    log_warn("'%s' seqs %llu..%llu (%llu frames) will never arrive: %s; recorded in gaps",
+             source, (unsigned long long) from_seq, (unsigned long long) to_seq,
+             (unsigned long long) (to_seq - from_seq + 1), reason);
+    (*self->c.seq_gaps)++;
+    char text[MSG_REASON_MAX + 1];
+    snprintf(text, sizeof text, "seqs %llu-%llu: %s", (unsigned long long) from_seq,
+             (unsigned long long) to_seq, reason);
+    const char *why = NULL;
+    bool was_empty = rowbatch_is_empty(self->open);
+    int rows = rowbatch_add_seq_gap(self->open, source, from_seq, to_seq,
+                                    from_ts_ns > 0 ? from_ts_ns : now, now, text, &why);
+    s_added(self, rows, was_empty, why, source);
 }
 
 /* Read up to max messages from sock. Returns the number read, or -errno from the socket. */
@@ -268,7 +302,16 @@ s_read(writer_t *self, zsock_t *sock, int max, bool bounded)
         if (rc < 0) {
             return rc;
         }
-        s_accept(self, &msg);
+        if (msg.type == MSG_TYPE_HEARTBEAT) {
+            /* Heartbeats have their own seqs: never part of a data stream. */
+            (*self->c.ignored)++;
+            msg_finish(&msg);
+            continue;
+        }
+        if (ingest_on_live(self->ingest, &msg) < 0) {
+            (*self->c.frames_rejected)++;
+            s_log_rejected(self, -EINVAL, "no source or seq 0", NULL);
+        }
     }
     return n;
 }
@@ -385,6 +428,12 @@ s_recovered(writer_t *self)
     self->logged_error[0] = '\0';
 }
 
+static int64_t
+s_checkpoint(const char *source, void *arg)
+{
+    return store_checkpoint(((writer_t *) arg)->store, source);
+}
+
 /* The session is open: migrations, staging, caches; then write what waits. */
 static void
 s_connected(writer_t *self)
@@ -402,6 +451,10 @@ s_connected(writer_t *self)
                store_schema_version(self->store));
     s_recovered(self);
     s_set_db(self, WRITER_DB_UP);
+    if (!ingest_is_started(self->ingest)) {
+        /* The checkpoints are known now: follow every producer from its own. */
+        (void) ingest_start(self->ingest, s_checkpoint, self);
+    }
     s_drain(self);
 }
 
@@ -545,7 +598,7 @@ s_drain(writer_t *self)
         size_t ms = left > CLOCK_NS_PER_MS ? (size_t) (left / CLOCK_NS_PER_MS) : 1;
         self->batch_timer = zloop_timer(self->loop, ms, 1, s_on_batch_timer, self);
     }
-    if (s_has_room(self) && !self->reading) {
+    if (s_has_room(self) && !self->reading && ingest_is_started(self->ingest)) {
         s_set_reading(self, true);
     }
 }
@@ -569,6 +622,7 @@ s_on_beat(zloop_t *loop, int timer_id, void *arg)
     }
     self->beat_rows = *self->c.rows;
     self->beat_at_ns = now;
+    ingest_beat(self->ingest);
     if (self->db == WRITER_DB_UP && self->queued == 0 && pgconn_check(self->conn) < 0) {
         /* The server ended the idle session: say so now rather than at the next batch. */
         s_failed(self, -ECONNRESET, "the connection was closed", NULL);
@@ -594,6 +648,7 @@ s_init_counters(writer_t *self)
         .levels = beat_counter(b, "levels_total"),
         .bins = beat_counter(b, "profile_bins_total"),
         .gaps = beat_counter(b, "gaps_total"),
+        .seq_gaps = beat_counter(b, "seq_gaps_total"),
         .batches = beat_counter(b, "batches_total"),
         .fast = beat_counter(b, "fast_batches_total"),
         .fallbacks = beat_counter(b, "fallbacks_total"),
@@ -654,6 +709,11 @@ writer_new(const config_t *cfg, const char *name)
         goto error;
     }
     s_init_counters(self);
+    self->ingest = ingest_new(cfg, self->loop, self->beat, s_on_deliver, s_on_seq_gap, self);
+    if (!self->ingest) {
+        log_error("invalid replay options (journal.replay_*)");
+        goto error;
+    }
     self->sub = s_bind(cfg, ZMQ_SUB, cfg->endpoints.writer_trades);
     self->pull = s_bind(cfg, ZMQ_PULL, cfg->endpoints.writer_pull);
     if (!self->sub || !self->pull) {
@@ -693,6 +753,7 @@ writer_destroy(writer_t **self_p)
     pgconn_destroy(&self->conn);
     zsock_destroy(&self->pull);
     zsock_destroy(&self->sub);
+    ingest_destroy(&self->ingest);
     beat_destroy(&self->beat);
     zloop_destroy(&self->loop);
     free(self);
@@ -758,7 +819,7 @@ writer_run(writer_t *self)
     log_notice("writer '%s': trades on '%s', aggregator on '%s', database %s", self->name,
                self->cfg->endpoints.writer_trades, self->cfg->endpoints.writer_pull,
                pgconn_target(self->conn));
-    s_set_reading(self, true);
+    /* Reading starts once the database gave the checkpoints (s_connected). */
     (void) zloop_timer(self->loop, (size_t) (self->cfg->writer.heartbeat_ns / CLOCK_NS_PER_MS), 0,
                        s_on_beat, self);
     s_connect(self);

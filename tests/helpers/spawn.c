@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,9 @@ spawn_start(const char *const *argv, const char *const *env_extra, const char *l
     }
     if (pid == 0) {
         setpgid(0, 0);
+        /* If the test dies (crash, meson timeout), the child gets SIGTERM and, being a
+         * supervisor or worker, stops what it runs: no process outlives its test. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);

@@ -150,6 +150,23 @@ deployfx_free_port(void)
 
 /* ---- life cycle ---- */
 
+/*
+ * meson's timeout (SIGTERM) or a crash must not leave supervisors behind: each runs in its own
+ * process group, so kill the groups (kill() is async-signal-safe), then die of the signal.
+ */
+static void
+s_on_fatal_signal(int sig)
+{
+    deployfx_t *t = s_current;
+    for (size_t i = 0; t && i < t->inst_count; i++) {
+        if (t->inst[i].proc) {
+            (void) kill(-spawn_pid(t->inst[i].proc), SIGKILL);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 void
 deployfx_init(deployfx_t *t, const char *prefix)
 {
@@ -160,6 +177,10 @@ deployfx_init(deployfx_t *t, const char *prefix)
     if (!t->src) {
         fprintf(stderr, "not ok: TICKPIPE_SOURCE_ROOT is not set (run through meson test)\n");
         exit(1);
+    }
+    static const int fatal[] = {SIGTERM, SIGINT, SIGABRT, SIGSEGV, SIGBUS};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        signal(fatal[i], s_on_fatal_signal);
     }
     t->dir = spawn_tmpdir(prefix);
     /* The pgtmp server runs as an unprivileged user when we are root: let it in. */

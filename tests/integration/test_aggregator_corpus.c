@@ -1,8 +1,10 @@
 /*
  * test_aggregator_corpus: the recorded corpus through a running tickpipe-aggregator.
  *
- * The test plays two Bybit collectors (A and B replicas sending the same trades) and a Binance
- * futures collector: it extracts the trades from ../shared/corpus with its own small JSON scan,
+ * The test plays two Bybit collectors (A and B replicas sending the same trades), a Binance
+ * futures collector and an OKX one whose BTC-USDT trades it makes up next to Bybit's, so that
+ * the cross-exchange composite (*.spot.BTC-USDT) has two exchanges: it extracts the trades from
+ * ../shared/corpus with its own small JSON scan,
  * publishes them as TRADES frames into endpoints.aggregator_trades, and plays the writer by
  * binding endpoints.writer_pull. The session anchor is put on a minute inside the data, so one
  * session closes during the replay. It then requires that the BAR, LEVELS and PROFILE messages
@@ -33,20 +35,20 @@
 #include "wire.h"
 #include "xalloc.h"
 
-#define LINE_MAX_BYTES  (256 * 1024) /* longest corpus line */
-#define TEXT_MAX        64           /* a JSON value we extract */
-#define FRAME_TRADES    512          /* trades per TRADES frame (DESIGN.md §3) */
-#define WAIT_MS         45000        /* for the outputs to match */
-#define POLL_MS         100          /* receive step */
-#define STOP_MS         15000        /* for the aggregator to exit after SIGTERM */
-#define HANDSHAKE_MS    10000        /* for the aggregator's subscription to reach us */
-#define BIN_TICKS       10           /* aggregator.bin_ticks default */
-#define CONFIGURED_KEY  "bybit.linear.BTCUSDT"
-#define CONFIGURED_EXP  (-1)         /* tick_size 0.10 → 0.1 */
-#define CONFIGURED_BIN  5            /* bin_ticks for it: bin 0.5 */
-#define INTERVALS       2
-#define MAX_INSTS       32
-#define VALUE_AREA      70
+#define LINE_MAX_BYTES (256 * 1024) /* longest corpus line */
+#define TEXT_MAX       64           /* a JSON value we extract */
+#define FRAME_TRADES   512          /* trades per TRADES frame (DESIGN.md §3) */
+#define WAIT_MS        45000        /* for the outputs to match */
+#define POLL_MS        100          /* receive step */
+#define STOP_MS        15000        /* for the aggregator to exit after SIGTERM */
+#define HANDSHAKE_MS   10000        /* for the aggregator's subscription to reach us */
+#define BIN_TICKS      10           /* aggregator.bin_ticks default */
+#define CONFIGURED_KEY "bybit.linear.BTCUSDT"
+#define CONFIGURED_EXP (-1) /* tick_size 0.10 → 0.1 */
+#define CONFIGURED_BIN 5    /* bin_ticks for it: bin 0.5 */
+#define INTERVALS      2
+#define MAX_INSTS      40
+#define VALUE_AREA     70
 
 static const int64_t s_intervals[INTERVALS] = {CLOCK_NS_PER_SEC, 5 * CLOCK_NS_PER_SEC};
 
@@ -57,49 +59,50 @@ typedef struct {
 } tlist_t;
 
 typedef struct {
-    msg_instrument_t inst;    /* the instrument */
-    oracle_params_t op;       /* how the oracle sees it */
+    msg_instrument_t inst;       /* the instrument */
+    oracle_params_t op;          /* how the oracle sees it */
     int64_t max_open[INTERVALS]; /* latest bar start received per interval */
 } inst_t;
 
 typedef struct {
-    msg_bar_t last;    /* last version received */
-    uint32_t count;    /* versions received */
+    msg_bar_t last; /* last version received */
+    uint32_t count; /* versions received */
 } got_bar_t;
 
 typedef struct {
-    msg_instrument_t inst;      /* whose */
-    int64_t session_start;      /* which session */
-    msg_levels_t levels;        /* last LEVELS */
-    bool has_levels;            /* levels is set */
-    msg_profile_bin_t *bins;    /* last PROFILE's bins */
-    size_t bin_count;           /* entries */
-    bool has_profile;           /* bins is set */
-    decimal_t bin_size;         /* its bin size */
+    msg_instrument_t inst;   /* whose */
+    int64_t session_start;   /* which session */
+    msg_levels_t levels;     /* last LEVELS */
+    bool has_levels;         /* levels is set */
+    msg_profile_bin_t *bins; /* last PROFILE's bins */
+    size_t bin_count;        /* entries */
+    bool has_profile;        /* bins is set */
+    decimal_t bin_size;      /* its bin size */
 } got_session_t;
 
 static struct {
-    char *dir;                  /* temporary directory */
-    char log[512];              /* aggregator log */
-    spawn_t *agg;               /* the process under test */
-    tlist_t bybit;              /* Bybit trades (sent twice) */
-    tlist_t binance;            /* Binance futures trades */
-    tlist_t all;                /* every distinct trade, in send order */
-    inst_t insts[MAX_INSTS];    /* instruments seen */
-    size_t inst_count;          /* entries */
-    zhashx_t *bars;             /* "inst|interval|ts_open" → got_bar_t */
+    char *dir;               /* temporary directory */
+    char log[512];           /* aggregator log */
+    spawn_t *agg;            /* the process under test */
+    tlist_t bybit;           /* Bybit trades (sent twice) */
+    tlist_t binance;         /* Binance futures trades */
+    tlist_t okx;             /* synthetic OKX BTC-USDT trades, for a two-exchange composite */
+    size_t composite_count;  /* composite trades expected */
+    tlist_t all;             /* every distinct trade, in send order */
+    inst_t insts[MAX_INSTS]; /* instruments seen */
+    size_t inst_count;       /* entries */
+    zhashx_t *bars;          /* "inst|interval|ts_open" → got_bar_t */
     got_session_t sessions[MAX_INSTS * 4]; /* per instrument and session */
-    size_t session_count;       /* entries */
-    int64_t anchor_offset;      /* chosen session anchor (ns after midnight) */
-    msg_counter_t *beat;        /* last heartbeat's counters */
-    uint32_t beat_count;        /* entries */
-    uint64_t bar_msgs;          /* BAR messages received */
-    uint64_t level_msgs;        /* LEVELS received */
-    uint64_t profile_msgs;      /* PROFILE received */
+    size_t session_count;                  /* entries */
+    int64_t anchor_offset;                 /* chosen session anchor (ns after midnight) */
+    msg_counter_t *beat;                   /* last heartbeat's counters */
+    uint32_t beat_count;                   /* entries */
+    uint64_t bar_msgs;                     /* BAR messages received */
+    uint64_t level_msgs;                   /* LEVELS received */
+    uint64_t profile_msgs;                 /* PROFILE received */
 } s_t;
 
-static void
-s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void
 s_fail(const char *fmt, ...)
@@ -316,8 +319,8 @@ s_load_binance(const char *path, tlist_t *out)
         const char *obj = strchr(data, '{');
         const char *end = s_object_end(obj);
         char sym[TEXT_MAX], id[TEXT_MAX], px[TEXT_MAX], qty[TEXT_MAX], ts[TEXT_MAX], m[TEXT_MAX];
-        CHECK(end && s_field(obj, end, "s", sym, sizeof sym) && s_field(obj, end, "a", id, sizeof id)
-                  && s_field(obj, end, "p", px, sizeof px)
+        CHECK(end && s_field(obj, end, "s", sym, sizeof sym)
+                  && s_field(obj, end, "a", id, sizeof id) && s_field(obj, end, "p", px, sizeof px)
                   && s_field(obj, end, "q", qty, sizeof qty)
                   && s_field(obj, end, "T", ts, sizeof ts) && s_field(obj, end, "m", m, sizeof m),
               "binance trade without a field in '%s'", path);
@@ -334,6 +337,56 @@ s_load_binance(const char *path, tlist_t *out)
     free(msg);
     free(line);
     fclose(f);
+}
+
+/*
+ * OKX spot BTC-USDT trades made up next to Bybit's spot BTCUSDT ones (1 ms later, 0.30 higher,
+ * 0.002 on the other side), so that the composite *.spot.BTC-USDT has two exchanges.
+ */
+static void
+s_make_okx(void)
+{
+    int k = 0;
+    for (size_t i = 0; i < s_t.bybit.count; i++) {
+        const msg_trade_t *b = &s_t.bybit.items[i];
+        if (b->inst.market != MSG_MARKET_SPOT || strcmp(b->inst.symbol, "BTCUSDT") != 0) {
+            continue;
+        }
+        decimal_t p = {0};
+        CHECK(decimal_rescale(b->price, -2, &p) == 0, "price rescale");
+        msg_trade_t t = {.inst = {"okx", MSG_MARKET_SPOT, "BTC-USDT"},
+                         .price = {p.mant + 30, -2},
+                         .qty = {2, -3},
+                         .side = b->side == MSG_SIDE_BUY ? MSG_SIDE_SELL : MSG_SIDE_BUY,
+                         .ts_exchange_ns = b->ts_exchange_ns + CLOCK_NS_PER_MS};
+        t.ts_recv_ns = t.ts_exchange_ns;
+        snprintf(t.trade_id, sizeof t.trade_id, "%d", 500000 + k++);
+        s_list_add(&s_t.okx, &t);
+    }
+}
+
+/*
+ * The composite trade of t: exchange "*", symbol BASE-QUOTE ("BTC-USDT" stays, "BTCUSDT" splits
+ * before its USDT), id qualified by the exchange. Every corpus symbol is quoted in USDT.
+ */
+static bool
+s_composite_of(const msg_trade_t *t, msg_trade_t *ret)
+{
+    size_t len = strlen(t->inst.symbol);
+    *ret = *t;
+    snprintf(ret->inst.exchange, sizeof ret->inst.exchange, "*");
+    if (!strchr(t->inst.symbol, '-')) {
+        if (len <= 4 || strcmp(t->inst.symbol + len - 4, "USDT") != 0) {
+            return false;
+        }
+        snprintf(ret->inst.symbol, sizeof ret->inst.symbol, "%.*s-USDT", (int) (len - 4),
+                 t->inst.symbol);
+    }
+    char id[MSG_TRADE_ID_MAX + 1];
+    int n = snprintf(id, sizeof id, "%s:%s", t->inst.exchange, t->trade_id);
+    CHECK(n > 0 && (size_t) n < sizeof id, "composite id too long");
+    memcpy(ret->trade_id, id, (size_t) n + 1);
+    return true;
 }
 
 /* ---- instruments and the expected values ---- */
@@ -378,7 +431,8 @@ s_inst_register(const msg_trade_t *t)
     char key[TOPIC_MAX];
     s_inst_key(&t->inst, key, sizeof key);
     in->inst = t->inst;
-    in->op = (oracle_params_t){.inst = t->inst, .value_area_pct = VALUE_AREA,
+    in->op = (oracle_params_t){.inst = t->inst,
+                               .value_area_pct = VALUE_AREA,
                                .anchor_offset_ns = s_t.anchor_offset,
                                .anchor_period_ns = CLOCK_NS_PER_DAY};
     if (strcmp(key, CONFIGURED_KEY) == 0) {
@@ -392,7 +446,8 @@ s_inst_register(const msg_trade_t *t)
         }
         in->op.price_exp = 0;
         /* bin_ticks × 10^exp, written without trailing zeros. */
-        in->op.bin_size = p.exp < 0 ? (decimal_t){1, (int8_t) (p.exp + 1)} : (decimal_t){BIN_TICKS, 0};
+        in->op.bin_size =
+            p.exp < 0 ? (decimal_t){1, (int8_t) (p.exp + 1)} : (decimal_t){BIN_TICKS, 0};
     }
     for (int k = 0; k < INTERVALS; k++) {
         in->max_open[k] = INT64_MIN;
@@ -499,8 +554,8 @@ s_levels_differ(const msg_levels_t *a, const msg_levels_t *b, char *why, size_t 
     if (!s_d128_same(a->volume, b->volume) || !s_d128_same(a->buy_volume, b->buy_volume)
         || !s_d128_same(a->sell_volume, b->sell_volume) || !s_d128_same(a->delta, b->delta)
         || a->trade_count != b->trade_count || a->ts_ns != b->ts_ns) {
-        snprintf(why, size, "volumes, count (%" PRIu64 "/%" PRIu64 ") or ts differ",
-                 a->trade_count, b->trade_count);
+        snprintf(why, size, "volumes, count (%" PRIu64 "/%" PRIu64 ") or ts differ", a->trade_count,
+                 b->trade_count);
         return true;
     }
     return false;
@@ -639,7 +694,8 @@ s_all_match(char *why, size_t size)
             msg_bar_t *bars = NULL;
             size_t n = 0;
             CHECK(oracle_bars(s_t.all.items, s_t.all.count, &in->op, s_intervals[k],
-                              in->max_open[k], &bars, &n) == 0,
+                              in->max_open[k], &bars, &n)
+                      == 0,
                   "oracle failed on %s", name);
             for (size_t b = 0; b < n; b++) {
                 char key[TOPIC_MAX + 64];
@@ -651,8 +707,7 @@ s_all_match(char *why, size_t size)
                     return false;
                 }
                 if (s_bar_differs(&g->last, &bars[b], diff, sizeof diff)) {
-                    snprintf(why, size, "bar %.100s rev %u: %.300s", key, g->last.revision,
-                             diff);
+                    snprintf(why, size, "bar %.100s rev %u: %.300s", key, g->last.revision, diff);
                     free(bars);
                     return false;
                 }
@@ -683,8 +738,7 @@ s_all_match(char *why, size_t size)
                 return false;
             }
             if (s_levels_differ(&s->levels, &want, diff, sizeof diff)) {
-                snprintf(why, size, "%.60s session %" PRId64 " levels: %.300s", name, start,
-                         diff);
+                snprintf(why, size, "%.60s session %" PRId64 " levels: %.300s", name, start, diff);
                 return false;
             }
             msg_profile_bin_t *bins = NULL;
@@ -720,10 +774,13 @@ s_send_list(zsock_t *pub, const tlist_t *l, const char *source)
     size_t i = 0;
     while (i < l->count) {
         size_t j = i + 1;
-        while (j < l->count && j - i < FRAME_TRADES && s_same_inst(&l->items[j].inst, &l->items[i].inst)) {
+        while (j < l->count && j - i < FRAME_TRADES
+               && s_same_inst(&l->items[j].inst, &l->items[i].inst)) {
             j++;
         }
-        msg_t m = {.version = MSG_VERSION, .type = MSG_TYPE_TRADES, .seq = ++seq,
+        msg_t m = {.version = MSG_VERSION,
+                   .type = MSG_TYPE_TRADES,
+                   .seq = ++seq,
                    .sent_ns = clock_now_ns()};
         snprintf(m.source, sizeof m.source, "%s", source);
         m.body.trades.count = (uint32_t) (j - i);
@@ -732,6 +789,37 @@ s_send_list(zsock_t *pub, const tlist_t *l, const char *source)
         i = j;
     }
     msg_buf_finish(&buf);
+}
+
+/*
+ * Bad input first: undecodable msgpack, a lone frame, three frames, a payload over
+ * endpoints.max_frame, and a BAR where trades are expected. Each must be counted and logged,
+ * and must not disturb what follows. Returns how many were sent.
+ */
+static size_t
+s_send_junk(zsock_t *pub)
+{
+    size_t big = MSG_FRAME_MAX_DEFAULT + 1;
+    char *payload = xcalloc(1, big);
+    zstr_sendx(pub, "trade.bybit.spot.BTCUSDT", "\xc1 not msgpack", NULL);
+    zstr_send(pub, "trade.lonely");
+    zstr_sendx(pub, "trade.a", "b", "c", NULL);
+    CHECK(wire_send_raw(pub, "trade.bybit.spot.BTCUSDT", payload, big, 0) == 0, "send big");
+    free(payload);
+    msg_buf_t buf;
+    msg_buf_init(&buf);
+    msg_t bar = {.version = MSG_VERSION, .type = MSG_TYPE_BAR, .source = "x", .seq = 1};
+    bar.body.bar = (msg_bar_t){.inst = {"bybit", MSG_MARKET_SPOT, "BTCUSDT"},
+                               .interval_ns = CLOCK_NS_PER_MIN,
+                               .open = {1, 0},
+                               .high = {1, 0},
+                               .low = {1, 0},
+                               .close = {1, 0},
+                               .vwap = {1, 0}};
+    CHECK(msg_encode(&bar, &buf) == 0, "encode a bar");
+    CHECK(wire_send_raw(pub, "trade.bybit.spot.BTCUSDT", buf.data, buf.len, 0) == 0, "send bar");
+    msg_buf_finish(&buf);
+    return 5;
 }
 
 static void
@@ -749,10 +837,88 @@ s_write_config(const char *path)
             "  heartbeat: ipc://%s/hb\n"
             "aggregator:\n  intervals: [1s, 5s]\n  lateness: 0s\n  session_anchor: \"%02d:%02d\"\n"
             "  levels_interval: 50ms\n  persist_interval: 100ms\n  heartbeat: 100ms\n"
+            "  composite: true\n"
             "instruments:\n  %s:\n    tick_size: \"0.10\"\n    bin_ticks: %d\n",
             s_t.dir, s_t.dir, s_t.dir, s_t.dir, s_t.dir, s_t.dir, s_t.dir, hh, mm, CONFIGURED_KEY,
             CONFIGURED_BIN);
     fclose(f);
+}
+
+/* Run `tickpipe args...`, require exit 0, and return what it printed (caller frees). */
+static char *
+s_tickpipe(const char *const *args)
+{
+    char exe[600];
+    char out[700];
+    const char *argv[16] = {exe};
+    size_t n = 1;
+    snprintf(exe, sizeof exe, "%s/supervisor/tickpipe", spawn_build_root());
+    static int runs;
+    snprintf(out, sizeof out, "%s/ctl-%d.out", s_t.dir, runs++);
+    for (; args[n - 1] && n < 15; n++) {
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    spawn_t *ctl = spawn_start(argv, NULL, out);
+    CHECK(ctl != NULL, "cannot start %s", exe);
+    int status = 0;
+    CHECK(spawn_wait(ctl, STOP_MS, &status) == 0, "tickpipe %s did not finish", args[0]);
+    spawn_stop(&ctl);
+    char *text = spawn_read_file(out);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "tickpipe %s %s: status %d: %s", args[0],
+          args[1], status, text ? text : "");
+    CHECK(text != NULL, "no output from tickpipe %s", args[0]);
+    return text;
+}
+
+static size_t
+s_count_text(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/*
+ * The operator commands against the running aggregator: `tickpipe levels` (exact and bare
+ * symbol) prints the current levels once; `tickpipe tail bars|levels` prints JSON lines.
+ */
+static void
+s_check_ctl(const char *config, const inst_t *conf, const msg_levels_t *want)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "\"vwap\":\"%s\"", s_dec(want->vwap));
+    const char *exact[] = {"levels", CONFIGURED_KEY, "-c", config, NULL};
+    char *text = s_tickpipe(exact);
+    CHECK(s_count_text(text, "\"type\":\"levels\"") == 1 && strstr(text, needle),
+          "tickpipe levels %s printed: %s (want %s)", CONFIGURED_KEY, text, needle);
+    snprintf(needle, sizeof needle, "\"trade_count\":%" PRIu64, want->trade_count);
+    CHECK(strstr(text, needle), "tickpipe levels: no '%s' in %s", needle, text);
+    free(text);
+
+    size_t same_symbol = 0;
+    for (size_t i = 0; i < s_t.inst_count; i++) {
+        same_symbol += strcmp(s_t.insts[i].inst.symbol, conf->inst.symbol) == 0;
+    }
+    const char *bare[] = {"levels", conf->inst.symbol, "-c", config, NULL};
+    text = s_tickpipe(bare);
+    CHECK(s_count_text(text, "\"type\":\"levels\"") == same_symbol,
+          "tickpipe levels %s: %zu instruments expected: %s", conf->inst.symbol, same_symbol, text);
+    free(text);
+
+    const char *bars[] = {"tail", "bars", "--count", "2", "--timeout", "20s", "-c", config, NULL};
+    text = s_tickpipe(bars);
+    CHECK(s_count_text(text, "\"type\":\"bar\"") == 2, "tickpipe tail bars: %s", text);
+    free(text);
+
+    const char *levels[] = {"tail",      "levels", "bybit.linear", "--count", "1",
+                            "--timeout", "10s",    "-c",           config,    NULL};
+    text = s_tickpipe(levels);
+    CHECK(s_count_text(text, "\"exchange\":\"bybit\",\"market\":\"linear\"") == 1,
+          "tickpipe tail levels: %s", text);
+    free(text);
 }
 
 static void
@@ -774,11 +940,21 @@ main(void)
     s_load_binance(path, &s_t.binance);
     CHECK(s_t.bybit.count > 100 && s_t.binance.count > 50, "corpus too small: %zu + %zu trades",
           s_t.bybit.count, s_t.binance.count);
-    for (size_t i = 0; i < s_t.bybit.count; i++) {
-        s_list_add(&s_t.all, &s_t.bybit.items[i]);
+    s_make_okx();
+    /* Send order: Bybit A, OKX, Binance, then Bybit B (all duplicates). */
+    const tlist_t *lists[] = {&s_t.bybit, &s_t.okx, &s_t.binance};
+    for (size_t l = 0; l < 3; l++) {
+        for (size_t i = 0; i < lists[l]->count; i++) {
+            s_list_add(&s_t.all, &lists[l]->items[i]);
+        }
     }
-    for (size_t i = 0; i < s_t.binance.count; i++) {
-        s_list_add(&s_t.all, &s_t.binance.items[i]);
+    size_t real = s_t.all.count;
+    for (size_t i = 0; i < real; i++) {
+        msg_trade_t c;
+        if (s_composite_of(&s_t.all.items[i], &c)) {
+            s_list_add(&s_t.all, &c);
+            s_t.composite_count++;
+        }
     }
     s_t.anchor_offset = s_pick_anchor();
     for (size_t i = 0; i < s_t.all.count; i++) {
@@ -816,10 +992,12 @@ main(void)
     CHECK(sub != NULL, "the aggregator never subscribed to trades");
     zframe_destroy(&sub);
 
+    size_t junk = s_send_junk(pub);
     s_send_list(pub, &s_t.bybit, "collector-bybit-a");
+    s_send_list(pub, &s_t.okx, "collector-okx-a");
     s_send_list(pub, &s_t.binance, "collector-binance-a");
     s_send_list(pub, &s_t.bybit, "collector-bybit-b");
-    size_t sent = 2 * s_t.bybit.count + s_t.binance.count;
+    size_t sent = 2 * s_t.bybit.count + s_t.okx.count + s_t.binance.count;
 
     char why[1024] = "nothing received";
     bool matched = false;
@@ -836,7 +1014,13 @@ main(void)
     CHECK(s_counter("duplicates_total") == (int64_t) s_t.bybit.count,
           "duplicates_total %" PRId64 ", the B replica sent %zu", s_counter("duplicates_total"),
           s_t.bybit.count);
-    CHECK(s_counter("frames_rejected_total") == 0, "frames were rejected");
+    CHECK(s_counter("frames_rejected_total") == (int64_t) junk,
+          "frames_rejected_total %" PRId64 ", %zu bad frames sent",
+          s_counter("frames_rejected_total"), junk);
+    CHECK(spawn_count_log(s_t.log, "rejected a frame") > 0, "bad frames were not logged");
+    CHECK(s_counter("composite_trades_total") == (int64_t) s_t.composite_count,
+          "composite_trades_total %" PRId64 ", want %zu", s_counter("composite_trades_total"),
+          s_t.composite_count);
     CHECK(s_counter("symbols") == (int64_t) s_t.inst_count, "symbols %" PRId64 ", want %zu",
           s_counter("symbols"), s_t.inst_count);
 
@@ -862,11 +1046,13 @@ main(void)
     msg_levels_t want;
     char diff[256];
     CHECK(oracle_levels(s_t.all.items, s_t.all.count, &conf->op, lv.body.levels.session_start_ns,
-                        &want) == 0,
+                        &want)
+              == 0,
           "oracle levels for the live answer");
     CHECK(!s_levels_differ(&lv.body.levels, &want, diff, sizeof diff), "live levels: %s", diff);
     msg_finish(&lv);
     zsock_destroy(&live);
+    s_check_ctl(config, conf, &want);
 
     /* SIGTERM: a clean stop, and nothing it sends on the way out contradicts the above. */
     CHECK(spawn_signal(s_t.agg, SIGTERM) == 0, "SIGTERM");
@@ -897,6 +1083,7 @@ main(void)
     free(s_t.beat);
     free(s_t.bybit.items);
     free(s_t.binance.items);
+    free(s_t.okx.items);
     free(s_t.all.items);
     spawn_rmrf(s_t.dir);
     free(s_t.dir);

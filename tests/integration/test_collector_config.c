@@ -92,8 +92,8 @@ main(void)
     fclose(f);
     const char *tail[] = {ctl, "tail", "trades", "-c", t.config, NULL};
     s_expect(&t, "tail without collectors", tail, 2, "no collector in the configuration");
-    const char *bad_kind[] = {ctl, "tail", "bars", "-c", t.config, NULL};
-    s_expect(&t, "tail bars", bad_kind, 2, "'bars' is not supported here");
+    const char *bad_kind[] = {ctl, "tail", "quotes", "-c", t.config, NULL};
+    s_expect(&t, "tail quotes", bad_kind, 2, "'quotes' is not supported here");
     ct_finish(&t);
     return 0;
 }

@@ -74,13 +74,17 @@ s_two_writers_at_once(void)
     s_t.writer = a;
     snprintf(s_t.log, sizeof s_t.log, "%s", log_a);
     WCHECK(&s_t, wtest_wait_beat(&s_t, "writer-a", s_db_up, NULL, WAIT_MS), "writer-a not up");
-    WCHECK(&s_t, wtest_sql_int(&s_t, "SELECT count(*) FROM schema_migrations") == 1,
-           "schema_migrations should hold one version");
+    int64_t versions = wtest_sql_int(&s_t, "SELECT count(*) FROM schema_migrations");
+    WCHECK(&s_t,
+           versions >= 1
+               && wtest_sql_int(&s_t, "SELECT max(version) FROM schema_migrations") == versions,
+           "schema_migrations should hold each version once");
     char path[WTEST_PATH_MAX];
     snprintf(path, sizeof path, "%s/writer-b.log", s_t.dir);
     int applied =
         spawn_count_log(log_a, "applied migration") + spawn_count_log(path, "applied migration");
-    WCHECK(&s_t, applied == 1, "migration applied %d times by two writers", applied);
+    WCHECK(&s_t, applied == versions, "%lld migrations applied %d times by two writers",
+           (long long) versions, applied);
     WPASS("two writers at once: schema created once");
 }
 
@@ -233,7 +237,9 @@ s_clean_stop_commits(int64_t before)
            "SIGTERM did not commit the open batch");
     WCHECK(&s_t, spawn_count_log(s_t.log, "applied migration") == 0,
            "a restarted writer applied a migration again");
-    WCHECK(&s_t, wtest_sql_int(&s_t, "SELECT count(*) FROM schema_migrations") == 1,
+    WCHECK(&s_t,
+           wtest_sql_int(&s_t, "SELECT count(*) FROM schema_migrations")
+               == wtest_sql_int(&s_t, "SELECT max(version) FROM schema_migrations"),
            "schema_migrations changed");
     WPASS("SIGTERM commits the open batch and exits 0; restart applies no migration");
 }

@@ -18,10 +18,10 @@ setup(void)
         int64_t qm;
         msg_side_t side;
     } rows[] = {
-        {10, "5", 10000, 1000, MSG_SIDE_BUY},     /* 100.00 × 1.000 */
-        {10, "10", 10100, 2000, MSG_SIDE_SELL},   /* 101.00 × 2.000, same ts, later id (10 > 5) */
-        {5, "99", 9950, 500, MSG_SIDE_UNKNOWN},   /* 99.50 × 0.500, earliest: the open */
-        {20, "1", 10050, 1500, MSG_SIDE_BUY},     /* 100.50 × 1.500, latest: the close */
+        {10, "5", 10000, 1000, MSG_SIDE_BUY},   /* 100.00 × 1.000 */
+        {10, "10", 10100, 2000, MSG_SIDE_SELL}, /* 101.00 × 2.000, same ts, later id (10 > 5) */
+        {5, "99", 9950, 500, MSG_SIDE_UNKNOWN}, /* 99.50 × 0.500, earliest: the open */
+        {20, "1", 10050, 1500, MSG_SIDE_BUY},   /* 100.50 × 1.500, latest: the close */
     };
     for (size_t i = 0; i < 4; i++) {
         s_trades[i] = (msg_trade_t){.inst = {"binance", MSG_MARKET_SPOT, "BTCUSDT"},
@@ -64,8 +64,8 @@ s_bar_same(const msg_bar_t *a, const msg_bar_t *b)
 static void
 s_expect_dec(decimal_t d, int64_t mant, int exp)
 {
-    ck_assert_msg(d.mant == mant && d.exp == exp, "got %lld e%d want %lld e%d",
-                  (long long) d.mant, d.exp, (long long) mant, exp);
+    ck_assert_msg(d.mant == mant && d.exp == exp, "got %lld e%d want %lld e%d", (long long) d.mant,
+                  d.exp, (long long) mant, exp);
 }
 
 /*

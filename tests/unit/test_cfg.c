@@ -564,6 +564,7 @@ START_TEST(test_cfg_cli_name_expands_hostname)
     ck_assert_int_eq(cli_start(&spec, 3, argv, &args, &c), CLI_RUN);
     ck_assert_str_eq(args.name + strlen("collector-binance@"), host);
     config_destroy(&c);
+    ck_assert_int_eq(unsetenv("TICKPIPE_LOG__LEVEL"), 0);
 }
 END_TEST
 

@@ -29,11 +29,11 @@ END_TEST
 
 START_TEST(test_composite_separated_symbols)
 {
-    s_expect("BTC-USDT", "BTC-USDT");       /* OKX spot */
-    s_expect("BTC-USDT-SWAP", "BTC-USDT");  /* OKX perpetual */
-    s_expect("BTC-USD-220527", "BTC-USD");  /* OKX future */
-    s_expect("BTC-USD", "BTC-USD");         /* Coinbase */
-    s_expect("XBT/USD", "BTC-USD");         /* Kraken, XBT is BTC */
+    s_expect("BTC-USDT", "BTC-USDT");      /* OKX spot */
+    s_expect("BTC-USDT-SWAP", "BTC-USDT"); /* OKX perpetual */
+    s_expect("BTC-USD-220527", "BTC-USD"); /* OKX future */
+    s_expect("BTC-USD", "BTC-USD");        /* Coinbase */
+    s_expect("XBT/USD", "BTC-USD");        /* Kraken, XBT is BTC */
 }
 END_TEST
 

@@ -22,12 +22,12 @@ static const msg_instrument_t s_inst = {"binance", MSG_MARKET_SPOT, "BTCUSDT"};
 /* ---- a recording sink ---- */
 
 typedef struct {
-    msg_bar_t *bars;         /* every bar emitted */
-    size_t bar_count;        /* entries in bars */
-    msg_levels_t *levels;    /* every levels emitted */
-    unsigned *level_outs;    /* their outputs */
-    size_t level_count;      /* entries in levels */
-    size_t profile_count;    /* profiles emitted */
+    msg_bar_t *bars;            /* every bar emitted */
+    size_t bar_count;           /* entries in bars */
+    msg_levels_t *levels;       /* every levels emitted */
+    unsigned *level_outs;       /* their outputs */
+    size_t level_count;         /* entries in levels */
+    size_t profile_count;       /* profiles emitted */
     msg_profile_t last_profile; /* the last one (items not kept) */
 } rec_t;
 
@@ -86,9 +86,15 @@ s_instr(int64_t interval, int64_t lateness, const char *anchor)
 {
     memset(&s_stats, 0, sizeof s_stats);
     s_intervals[0] = interval;
-    instr_params_t p = {.intervals = s_intervals, .interval_count = 1, .lateness_ns = lateness,
-                        .history = 1000, .value_area_pct = 70, .dedupe_window = 1000,
-                        .price_exp = -2, .bin_size = {100, -2}, .stats = &s_stats};
+    instr_params_t p = {.intervals = s_intervals,
+                        .interval_count = 1,
+                        .lateness_ns = lateness,
+                        .history = 1000,
+                        .value_area_pct = 70,
+                        .dedupe_window = 1000,
+                        .price_exp = -2,
+                        .bin_size = {100, -2},
+                        .stats = &s_stats};
     ck_assert_int_eq(session_anchor_parse(anchor, &p.anchor), 0);
     return instr_new(&s_inst, &p);
 }
@@ -96,7 +102,10 @@ s_instr(int64_t interval, int64_t lateness, const char *anchor)
 static msg_trade_t
 s_trade(const char *id, int64_t ts, int64_t pm, int64_t qm)
 {
-    msg_trade_t t = {.inst = s_inst, .price = {pm, -2}, .qty = {qm, 0}, .side = MSG_SIDE_BUY,
+    msg_trade_t t = {.inst = s_inst,
+                     .price = {pm, -2},
+                     .qty = {qm, 0},
+                     .side = MSG_SIDE_BUY,
                      .ts_exchange_ns = ts};
     snprintf(t.trade_id, sizeof t.trade_id, "%s", id);
     return t;
@@ -197,26 +206,52 @@ END_TEST
 /* ---- the property test ---- */
 
 typedef struct {
-    const char *name;      /* for messages */
-    int64_t interval[2];   /* bar intervals */
-    int64_t lateness;      /* close after end + this */
-    const char *anchor;    /* session anchor */
-    int64_t start;         /* first trade time */
-    int64_t span;          /* trades spread over this */
-    int64_t tick;          /* timer step between deliveries */
-    int trades;            /* distinct trades */
-    bool uuid;             /* UUID-like ids rather than numbers */
-    int pct;               /* value area */
-    int64_t late_max;      /* a late trade arrives up to this long after its time */
+    const char *name;    /* for messages */
+    int64_t interval[2]; /* bar intervals */
+    int64_t lateness;    /* close after end + this */
+    const char *anchor;  /* session anchor */
+    int64_t start;       /* first trade time */
+    int64_t span;        /* trades spread over this */
+    int64_t tick;        /* timer step between deliveries */
+    int trades;          /* distinct trades */
+    bool uuid;           /* UUID-like ids rather than numbers */
+    int pct;             /* value area */
+    int64_t late_max;    /* a late trade arrives up to this long after its time */
 } prop_case_t;
 
 static const prop_case_t s_cases[] = {
-    {"15m+1h over 2.5 days, anchor 06:30", {15 * MIN, CLOCK_NS_PER_HOUR}, 2 * SEC, "06:30",
-     1763856000LL * SEC, 60 * CLOCK_NS_PER_HOUR, MIN, 1500, false, 70, 3 * CLOCK_NS_PER_HOUR},
-    {"1s+5s over 10 min across midnight", {SEC, 5 * SEC}, 2 * SEC, "00:00",
-     1763942100LL * SEC, 10 * MIN, SEC / 2, 1500, true, 70, MIN},
-    {"1h+4h weekly over 9 days, lateness 0", {CLOCK_NS_PER_HOUR, 4 * CLOCK_NS_PER_HOUR}, 0,
-     "weekly", 1763596800LL * SEC, 9 * CLOCK_NS_PER_DAY, 10 * MIN, 800, false, 85,
+    {"15m+1h over 2.5 days, anchor 06:30",
+     {15 * MIN, CLOCK_NS_PER_HOUR},
+     2 * SEC,
+     "06:30",
+     1763856000LL * SEC,
+     60 * CLOCK_NS_PER_HOUR,
+     MIN,
+     1500,
+     false,
+     70,
+     3 * CLOCK_NS_PER_HOUR},
+    {"1s+5s over 10 min across midnight",
+     {SEC, 5 * SEC},
+     2 * SEC,
+     "00:00",
+     1763942100LL * SEC,
+     10 * MIN,
+     SEC / 2,
+     1500,
+     true,
+     70,
+     MIN},
+    {"1h+4h weekly over 9 days, lateness 0",
+     {CLOCK_NS_PER_HOUR, 4 * CLOCK_NS_PER_HOUR},
+     0,
+     "weekly",
+     1763596800LL * SEC,
+     9 * CLOCK_NS_PER_DAY,
+     10 * MIN,
+     800,
+     false,
+     85,
      12 * CLOCK_NS_PER_HOUR},
 };
 
@@ -227,26 +262,26 @@ typedef struct {
 } prop_delivery_t;
 
 typedef struct {
-    int64_t interval;  /* bar interval */
-    int64_t ts_open;   /* bar start */
-    uint32_t emitted;  /* times seen */
-    msg_bar_t last;    /* last version */
+    int64_t interval; /* bar interval */
+    int64_t ts_open;  /* bar start */
+    uint32_t emitted; /* times seen */
+    msg_bar_t last;   /* last version */
 } prop_seen_t;
 
 /* State of one property run, reachable from the sink callbacks. */
 typedef struct {
-    const prop_case_t *c;       /* parameters */
-    oracle_params_t op;         /* the oracle's view of the instrument */
-    msg_trade_t *delivered;     /* trades delivered so far, in order */
-    size_t delivered_count;     /* entries */
-    prop_seen_t *seen;          /* bars emitted so far */
-    size_t seen_count;          /* entries */
-    msg_levels_t finals[64];    /* last final levels per session */
-    int64_t final_start[64];    /* their session starts */
-    size_t final_count;         /* entries */
-    uint64_t checked;           /* emissions compared with the oracle */
-    instr_t *instr;             /* under test */
-    int64_t mono;               /* current simulated monotonic time */
+    const prop_case_t *c;    /* parameters */
+    oracle_params_t op;      /* the oracle's view of the instrument */
+    msg_trade_t *delivered;  /* trades delivered so far, in order */
+    size_t delivered_count;  /* entries */
+    prop_seen_t *seen;       /* bars emitted so far */
+    size_t seen_count;       /* entries */
+    msg_levels_t finals[64]; /* last final levels per session */
+    int64_t final_start[64]; /* their session starts */
+    size_t final_count;      /* entries */
+    uint64_t checked;        /* emissions compared with the oracle */
+    instr_t *instr;          /* under test */
+    int64_t mono;            /* current simulated monotonic time */
 } prop_t;
 
 static prop_t s_prop;
@@ -271,21 +306,19 @@ s_expect_bar_equal(const msg_bar_t *got, const msg_bar_t *want, const char *when
                       "%s: %s bar %lld @%lld field %zu: got %s want %s", s_prop.c->name, when,
                       (long long) got->interval_ns, (long long) got->ts_open_ns, i, a, b);
     }
-    ck_assert_msg(s_d128_same(got->volume, want->volume)
-                      && s_d128_same(got->quote_volume, want->quote_volume)
-                      && s_d128_same(got->buy_volume, want->buy_volume)
-                      && s_d128_same(got->sell_volume, want->sell_volume),
-                  "%s: %s bar @%lld: sums differ", s_prop.c->name, when,
-                  (long long) got->ts_open_ns);
-    ck_assert_msg(got->trade_count == want->trade_count
-                      && strcmp(got->first_trade_id, want->first_trade_id) == 0
-                      && strcmp(got->last_trade_id, want->last_trade_id) == 0
-                      && got->flags == want->flags,
-                  "%s: %s bar @%lld: count %llu/%llu ids %s..%s / %s..%s flags %u/%u",
-                  s_prop.c->name, when, (long long) got->ts_open_ns,
-                  (unsigned long long) got->trade_count, (unsigned long long) want->trade_count,
-                  got->first_trade_id, got->last_trade_id, want->first_trade_id,
-                  want->last_trade_id, got->flags, want->flags);
+    ck_assert_msg(
+        s_d128_same(got->volume, want->volume) && s_d128_same(got->quote_volume, want->quote_volume)
+            && s_d128_same(got->buy_volume, want->buy_volume)
+            && s_d128_same(got->sell_volume, want->sell_volume),
+        "%s: %s bar @%lld: sums differ", s_prop.c->name, when, (long long) got->ts_open_ns);
+    ck_assert_msg(
+        got->trade_count == want->trade_count
+            && strcmp(got->first_trade_id, want->first_trade_id) == 0
+            && strcmp(got->last_trade_id, want->last_trade_id) == 0 && got->flags == want->flags,
+        "%s: %s bar @%lld: count %llu/%llu ids %s..%s / %s..%s flags %u/%u", s_prop.c->name, when,
+        (long long) got->ts_open_ns, (unsigned long long) got->trade_count,
+        (unsigned long long) want->trade_count, got->first_trade_id, got->last_trade_id,
+        want->first_trade_id, want->last_trade_id, got->flags, want->flags);
     ck_assert(memcmp(&got->inst, &want->inst, sizeof got->inst) == 0
               || (strcmp(got->inst.symbol, want->inst.symbol) == 0
                   && strcmp(got->inst.exchange, want->inst.exchange) == 0));
@@ -294,12 +327,12 @@ s_expect_bar_equal(const msg_bar_t *got, const msg_bar_t *want, const char *when
 static void
 s_expect_levels_equal(const msg_levels_t *got, const msg_levels_t *want)
 {
-    const decimal_t *g[] = {&got->vwap, &got->stddev, &got->upper1, &got->lower1, &got->upper2,
-                            &got->lower2, &got->poc, &got->vah, &got->val, &got->high,
-                            &got->low};
-    const decimal_t *w[] = {&want->vwap, &want->stddev, &want->upper1, &want->lower1,
-                            &want->upper2, &want->lower2, &want->poc, &want->vah, &want->val,
-                            &want->high, &want->low};
+    const decimal_t *g[] = {&got->vwap,   &got->stddev, &got->upper1, &got->lower1,
+                            &got->upper2, &got->lower2, &got->poc,    &got->vah,
+                            &got->val,    &got->high,   &got->low};
+    const decimal_t *w[] = {&want->vwap,   &want->stddev, &want->upper1, &want->lower1,
+                            &want->upper2, &want->lower2, &want->poc,    &want->vah,
+                            &want->val,    &want->high,   &want->low};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
         char a[DECIMAL_STR_MAX];
         char b[DECIMAL_STR_MAX];
@@ -450,7 +483,7 @@ s_generate(const prop_case_t *c, unsigned *seed, prop_delivery_t **ret)
             t.price = (decimal_t){price / 10, -1}; /* "65000.1" for 65000.10 */
         }
         t.qty = (decimal_t){rand_r(seed) % 20 == 0 ? 0 : rand_r(seed) % 1000,
-                            (int8_t) -(rand_r(seed) % 4)};
+                            (int8_t) - (rand_r(seed) % 4)};
         t.side = (msg_side_t) (rand_r(seed) % 3);
         if (c->uuid) {
             snprintf(t.trade_id, sizeof t.trade_id, "%08x-82bc-50de-be60-%012x",
@@ -486,11 +519,19 @@ START_TEST(test_instr_property_random_streams)
     memset(&s_stats, 0, sizeof s_stats);
     s_prop.c = c;
     s_prop.delivered = calloc(n, sizeof *s_prop.delivered);
-    instr_params_t p = {.intervals = c->interval, .interval_count = 2, .lateness_ns = c->lateness,
-                        .history = 100000, .value_area_pct = c->pct, .dedupe_window = 100000,
-                        .price_exp = -2, .bin_size = {50, -2}, .stats = &s_stats};
+    instr_params_t p = {.intervals = c->interval,
+                        .interval_count = 2,
+                        .lateness_ns = c->lateness,
+                        .history = 100000,
+                        .value_area_pct = c->pct,
+                        .dedupe_window = 100000,
+                        .price_exp = -2,
+                        .bin_size = {50, -2},
+                        .stats = &s_stats};
     ck_assert_int_eq(session_anchor_parse(c->anchor, &p.anchor), 0);
-    s_prop.op = (oracle_params_t){.inst = s_inst, .price_exp = -2, .bin_size = {50, -2},
+    s_prop.op = (oracle_params_t){.inst = s_inst,
+                                  .price_exp = -2,
+                                  .bin_size = {50, -2},
                                   .value_area_pct = c->pct,
                                   .anchor_offset_ns = p.anchor.offset_ns,
                                   .anchor_period_ns = p.anchor.period_ns};
@@ -573,9 +614,8 @@ START_TEST(test_instr_property_random_streams)
         ck_assert_msg(j < s_prop.final_count, "%s: session %lld has no final levels", c->name,
                       (long long) start);
         msg_levels_t want = {0};
-        ck_assert_int_eq(oracle_levels(s_prop.delivered, s_prop.delivered_count, &s_prop.op,
-                                       start, &want),
-                         0);
+        ck_assert_int_eq(
+            oracle_levels(s_prop.delivered, s_prop.delivered_count, &s_prop.op, start, &want), 0);
         s_expect_levels_equal(&s_prop.finals[j], &want);
     }
     ck_assert_uint_ge(s_prop.final_count, 1);

@@ -35,8 +35,7 @@ START_TEST(test_profile_bins_floor_exactly)
 {
     profile_t *p = profile_new((decimal_t){10, -2});
     ck_assert_int_eq(profile_add(p, (decimal_t){10000, -2}, (decimal_t){1, 0}, MSG_SIDE_BUY), 0);
-    ck_assert_int_eq(profile_add(p, (decimal_t){100090, -3}, (decimal_t){2, 0}, MSG_SIDE_SELL),
-                     0);
+    ck_assert_int_eq(profile_add(p, (decimal_t){100090, -3}, (decimal_t){2, 0}, MSG_SIDE_SELL), 0);
     ck_assert_int_eq(profile_add(p, (decimal_t){9999, -2}, (decimal_t){4, 0}, MSG_SIDE_BUY), 0);
     ck_assert_int_eq(profile_add(p, (decimal_t){5, -2}, (decimal_t){8, 0}, MSG_SIDE_BUY), 0);
     /* Quantity 0 carries no volume and makes no bin. */

@@ -897,6 +897,171 @@ START_TEST(test_replay_client_retries_until_producer_up)
 }
 END_TEST
 
+
+/* A live frame as the producer would publish it, not journaled (a producer without one). */
+static msg_t
+s_live(uint64_t seq)
+{
+    static unsigned scratches;
+    journal_t *saved = s_journal;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/scratch-%u", s_dir, scratches++);
+    journal_opts_t o;
+    journal_opts_default(&o);
+    o.fsync = JOURNAL_FSYNC_NONE;
+    char err[JOURNAL_ERROR_MAX];
+    journal_t *scratch = NULL;
+    ck_assert_msg(journal_open(dir, &o, &scratch, err, sizeof err) == 0, "%s", err);
+    /* s_produce appends seq to whatever journal is current: a fresh one accepts only seq 1. */
+    for (uint64_t k = 1; k < seq; k++) {
+        ck_assert_int_eq(journal_append(scratch, k, "t", "x", 1), 0);
+    }
+    s_journal = scratch;
+    msg_t m = s_produce(seq);
+    s_journal = saved;
+    journal_close(&scratch);
+    return m;
+}
+
+static bool
+s_is_unreachable(replay_client_t *c, void *arg)
+{
+    (void) arg;
+    replay_client_tick(c);
+    return replay_client_stats(c, SOURCE)->unreachable;
+}
+
+static bool
+s_is_reachable(replay_client_t *c, void *arg)
+{
+    (void) arg;
+    return !replay_client_stats(c, SOURCE)->unreachable;
+}
+
+static replay_client_t *
+s_client_give_up(uint64_t checkpoint)
+{
+    replay_client_opts_t o;
+    replay_client_opts_default(&o);
+    ck_assert_int_eq(o.give_up_ns, 0);
+    o.timeout_ns = 100 * CLOCK_NS_PER_MS;
+    o.give_up_ns = 300 * CLOCK_NS_PER_MS;
+    replay_client_t *c = replay_client_new(&o, s_deliver, s_on_gap, &s_sink);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(replay_client_add_source(c, SOURCE, s_endpoint, checkpoint), 0);
+    return c;
+}
+
+/*
+ * A producer that publishes but serves no replay: after give_up the hole becomes a gap and live
+ * frames flow; later jumps are gaps at once; once it serves replay again, jumps are replayed.
+ */
+START_TEST(test_replay_client_gives_up_unreachable)
+{
+    replay_server_destroy(&s_server);
+    s_produce_range(1, 20);
+    replay_client_t *c = s_client_give_up(10);
+    for (uint64_t seq = 15; seq <= 20; seq++) {
+        msg_t m = s_live(seq);
+        ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    }
+    ck_assert_uint_eq(s_sink.count, 0);
+    ck_assert_uint_eq(replay_client_stats(c, SOURCE)->buffered, 6);
+    /* Without a server, s_drive only ticks. */
+    s_server = replay_server_new("inproc://nobody-asks-here", NULL);
+    ck_assert(s_drive(c, s_is_unreachable, NULL));
+    ck_assert_uint_eq(s_sink.gaps, 1);
+    ck_assert_uint_eq(s_sink.gap_from, 11);
+    ck_assert_uint_eq(s_sink.gap_to, 14);
+    s_assert_delivered(15, 20);
+    const replay_source_stats_t *st = replay_client_stats(c, SOURCE);
+    ck_assert_uint_eq(st->give_ups, 1);
+    ck_assert(!st->replaying);
+    /* Unreachable: a jump is a gap at once, never a wait. */
+    s_produce_range(21, 22);
+    msg_t m = s_live(22);
+    ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    ck_assert_uint_eq(s_sink.gaps, 2);
+    ck_assert_uint_eq(s_sink.gap_from, 21);
+    ck_assert_uint_eq(s_sink.gap_to, 21);
+    ck_assert_uint_eq(s_sink.count, 7);
+    /* The producer serves replay again: a probe notices, and the next jump is replayed. */
+    replay_server_destroy(&s_server);
+    s_server = replay_server_new(s_endpoint, NULL);
+    ck_assert_ptr_nonnull(s_server);
+    ck_assert_int_eq(replay_server_add(s_server, SOURCE, s_journal), 0);
+    zclock_sleep(150);
+    replay_client_tick(c);
+    ck_assert(s_drive(c, s_is_reachable, NULL));
+    s_produce_range(23, 30);
+    m = s_live(31);
+    s_produce_range(31, 31);
+    ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    size_t want = 16;
+    ck_assert(s_drive(c, s_has_count, &want));
+    ck_assert_uint_eq(s_sink.gaps, 2);
+    for (size_t i = 7; i < 15; i++) {
+        ck_assert_uint_eq(s_sink.seqs[i], 23 + i - 7);
+        ck_assert(s_sink.replayed[i]);
+    }
+    ck_assert_uint_eq(replay_client_stats(c, SOURCE)->give_ups, 1);
+    replay_client_destroy(&c);
+}
+END_TEST
+
+/* A live-only source whose seqs go backwards restarted without a journal: follow it again. */
+START_TEST(test_replay_client_live_only_restart)
+{
+    replay_client_t *c = replay_client_new(NULL, s_deliver, s_on_gap, &s_sink);
+    for (uint64_t seq = 1; seq <= 5; seq++) {
+        msg_t m = s_live(seq);
+        ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    }
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        msg_t m = s_live(seq);
+        ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    }
+    ck_assert_uint_eq(s_sink.count, 8);
+    ck_assert_uint_eq(s_sink.seqs[5], 1);
+    ck_assert_uint_eq(s_sink.seqs[7], 3);
+    const replay_source_stats_t *st = replay_client_stats(c, SOURCE);
+    ck_assert_uint_eq(st->resets, 1);
+    ck_assert_uint_eq(st->checkpoint, 3);
+    ck_assert_uint_eq(s_sink.gaps, 0);
+    replay_client_destroy(&c);
+}
+END_TEST
+
+/*
+ * The consumer's checkpoint is ahead of a producer that restarted without a journal and serves
+ * no replay: what it sent while the consumer waited is a gap, then it is followed live.
+ */
+START_TEST(test_replay_client_unreachable_restarted_producer)
+{
+    replay_server_destroy(&s_server);
+    s_server = replay_server_new("inproc://nobody-asks-here", NULL);
+    replay_client_t *c = s_client_give_up(100);
+    for (uint64_t seq = 1; seq <= 5; seq++) {
+        msg_t m = s_live(seq);
+        ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    }
+    ck_assert(s_drive(c, s_is_unreachable, NULL));
+    ck_assert_uint_eq(s_sink.gaps, 1);
+    ck_assert_uint_eq(s_sink.gap_from, 1);
+    ck_assert_uint_eq(s_sink.gap_to, 5);
+    msg_t m = s_live(6);
+    ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    s_assert_delivered(6, 6);
+    ck_assert_uint_eq(replay_client_stats(c, SOURCE)->resets, 1);
+    /* Restarted once more, while unreachable: reset at once, nothing dropped. */
+    m = s_live(1);
+    ck_assert_int_eq(replay_client_on_live(c, &m), 0);
+    ck_assert_uint_eq(s_sink.count, 2);
+    ck_assert_uint_eq(replay_client_stats(c, SOURCE)->resets, 2);
+    replay_client_destroy(&c);
+}
+END_TEST
+
 /* ---- zloop ---- */
 
 typedef struct {
@@ -991,6 +1156,9 @@ replay_suite(void)
     tcase_add_test(tc, test_replay_client_unknown_source);
     tcase_add_test(tc, test_replay_client_live_only_source);
     tcase_add_test(tc, test_replay_client_retries_until_producer_up);
+    tcase_add_test(tc, test_replay_client_gives_up_unreachable);
+    tcase_add_test(tc, test_replay_client_live_only_restart);
+    tcase_add_test(tc, test_replay_client_unreachable_restarted_producer);
     tcase_add_test(tc, test_replay_attach_to_zloop);
     suite_add_tcase(s, tc);
     return s;

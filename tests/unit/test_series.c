@@ -36,7 +36,10 @@ setup(void)
 static int
 s_trade(series_t *s, int64_t ts, const char *id, int64_t pm)
 {
-    msg_trade_t t = {.inst = s_inst, .price = {pm, -2}, .qty = {1, 0}, .side = MSG_SIDE_BUY,
+    msg_trade_t t = {.inst = s_inst,
+                     .price = {pm, -2},
+                     .qty = {1, 0},
+                     .side = MSG_SIDE_BUY,
                      .ts_exchange_ns = ts};
     snprintf(t.trade_id, sizeof t.trade_id, "%s", id);
     atrade_t a;

@@ -23,8 +23,11 @@ s_iso(const char *text)
 static msg_trade_t
 s_trade(const char *id, int64_t ts, int64_t pm, int pe, int64_t qm, int qe, msg_side_t side)
 {
-    msg_trade_t t = {.inst = s_inst, .price = {pm, (int8_t) pe}, .qty = {qm, (int8_t) qe},
-                     .side = side, .ts_exchange_ns = ts};
+    msg_trade_t t = {.inst = s_inst,
+                     .price = {pm, (int8_t) pe},
+                     .qty = {qm, (int8_t) qe},
+                     .side = side,
+                     .ts_exchange_ns = ts};
     snprintf(t.trade_id, sizeof t.trade_id, "%s", id);
     return t;
 }
@@ -55,13 +58,14 @@ s_d128_same(dec128_t a, dec128_t b)
 static void
 s_expect_levels_equal(const msg_levels_t *a, const msg_levels_t *b)
 {
-    const decimal_t *da[] = {&a->vwap, &a->stddev, &a->upper1, &a->lower1, &a->upper2,
-                             &a->lower2, &a->poc, &a->vah, &a->val, &a->high, &a->low};
-    const decimal_t *db[] = {&b->vwap, &b->stddev, &b->upper1, &b->lower1, &b->upper2,
-                             &b->lower2, &b->poc, &b->vah, &b->val, &b->high, &b->low};
+    const decimal_t *da[] = {&a->vwap, &a->stddev, &a->upper1, &a->lower1, &a->upper2, &a->lower2,
+                             &a->poc,  &a->vah,    &a->val,    &a->high,   &a->low};
+    const decimal_t *db[] = {&b->vwap, &b->stddev, &b->upper1, &b->lower1, &b->upper2, &b->lower2,
+                             &b->poc,  &b->vah,    &b->val,    &b->high,   &b->low};
     for (size_t i = 0; i < sizeof da / sizeof da[0]; i++) {
-        ck_assert_msg(decimal_is_identical(*da[i], *db[i]), "level field %zu differs: %lld e%d vs %lld e%d",
-                      i, (long long) da[i]->mant, da[i]->exp, (long long) db[i]->mant, db[i]->exp);
+        ck_assert_msg(decimal_is_identical(*da[i], *db[i]),
+                      "level field %zu differs: %lld e%d vs %lld e%d", i, (long long) da[i]->mant,
+                      da[i]->exp, (long long) db[i]->mant, db[i]->exp);
     }
     ck_assert(s_d128_same(a->volume, b->volume));
     ck_assert(s_d128_same(a->buy_volume, b->buy_volume));
@@ -157,8 +161,11 @@ START_TEST(test_session_levels_by_hand)
     ck_assert_int_eq(lv.session_start_ns, start);
 
     /* The oracle, computing σ by two passes, agrees digit for digit. */
-    oracle_params_t p = {.inst = s_inst, .price_exp = -2, .bin_size = {100, -2},
-                         .value_area_pct = 70, .anchor_offset_ns = 0,
+    oracle_params_t p = {.inst = s_inst,
+                         .price_exp = -2,
+                         .bin_size = {100, -2},
+                         .value_area_pct = 70,
+                         .anchor_offset_ns = 0,
                          .anchor_period_ns = CLOCK_NS_PER_DAY};
     msg_levels_t want = {0};
     ck_assert_int_eq(oracle_levels(tr, 3, &p, start, &want), 0);
@@ -251,8 +258,8 @@ START_TEST(test_session_random_against_oracle)
             }
             char id[16];
             snprintf(id, sizeof id, "%d", i);
-            tr[i] = s_trade(id, rand_r(&seed) % 1000, pm, pe, qm, qe,
-                            (msg_side_t) (rand_r(&seed) % 3));
+            tr[i] =
+                s_trade(id, rand_r(&seed) % 1000, pm, pe, qm, qe, (msg_side_t) (rand_r(&seed) % 3));
         }
         int pct = 1 + rand_r(&seed) % 100;
         decimal_t bin = {1 + rand_r(&seed) % 50, -2};
@@ -264,8 +271,11 @@ START_TEST(test_session_random_against_oracle)
         }
         msg_levels_t got = {0};
         msg_levels_t want = {0};
-        oracle_params_t p = {.inst = s_inst, .price_exp = -2, .bin_size = bin,
-                             .value_area_pct = pct, .anchor_period_ns = CLOCK_NS_PER_DAY};
+        oracle_params_t p = {.inst = s_inst,
+                             .price_exp = -2,
+                             .bin_size = bin,
+                             .value_area_pct = pct,
+                             .anchor_period_ns = CLOCK_NS_PER_DAY};
         ck_assert_int_eq(session_levels(s, pct, &got), 0);
         ck_assert_int_eq(oracle_levels(tr, (size_t) n, &p, 0, &want), 0);
         s_expect_levels_equal(&got, &want);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "migrate.h"
 #include "pgtmp.h"
 #include "xalloc.h"
 
@@ -207,7 +208,7 @@ static const test_trade_t s_eth[] = {
 
 START_TEST(test_store_trades_exact_and_checkpoint)
 {
-    ck_assert_int_eq(store_schema_version(s_store), 1);
+    ck_assert_int_eq(store_schema_version(s_store), migrate_latest());
     ck_assert_int_eq(store_checkpoint(s_store, "collector-a"), -1);
     rowbatch_t *b = rowbatch_new();
     s_add_trades(b, "collector-a", 1, "BTCUSDT", s_btc, 3);
@@ -510,6 +511,36 @@ START_TEST(test_store_gaps_once)
 }
 END_TEST
 
+
+/* A hole in a producer's seqs: one row without instrument, once, and the checkpoint past it. */
+START_TEST(test_store_seq_gap_once)
+{
+    const test_trade_t t[] = {{"1", "100.5", "1"}};
+    for (int round = 0; round < 2; round++) {
+        rowbatch_t *b = rowbatch_new();
+        s_add_trades(b, "collector-a", 4, "BTCUSDT", t, 1);
+        const char *why = NULL;
+        ck_assert_int_eq(rowbatch_add_seq_gap(b, "collector-a", 5, 9, TEST_T0,
+                                              TEST_T0 + (round + 1) * TEST_SEC,
+                                              "no longer in the producer's journal", &why),
+                         1);
+        ck_assert_int_eq(rowbatch_add_seq_gap(b, "collector-a", 9, 5, 0, 0, "x", &why), -EINVAL);
+        ck_assert_ptr_nonnull(why);
+        ck_assert_int_eq(rowbatch_add_seq_gap(b, "", 1, 1, 0, 0, "x", NULL), -EINVAL);
+        ck_assert_uint_eq(rowbatch_source(b, 0)->last_seq, 9);
+        store_result_t res;
+        s_write(&b, &res);
+        /* The same hole seen again (another batch, another time) is not a second row. */
+        ck_assert_int_eq(res.gaps_inserted, round == 0 ? 1 : 0);
+    }
+    s_assert_query("SELECT coalesce(exchange, '-'), instrument_id, source, from_seq, to_seq,"
+                   " from_trade_id, reason FROM gaps_v",
+                   "-|0|collector-a|5|9||no longer in the producer's journal");
+    ck_assert_int_eq(store_checkpoint(s_store, "collector-a"), 9);
+    s_assert_query("SELECT last_seq FROM ingest_checkpoints WHERE source = 'collector-a'", "9");
+}
+END_TEST
+
 START_TEST(test_store_batch_is_atomic)
 {
     /* Make the bar of the batch fail after its trades went in: nothing of it may remain. */
@@ -541,7 +572,9 @@ START_TEST(test_store_prepare_twice)
 {
     ck_assert_int_eq(store_prepare(s_store), 0);
     ck_assert_int_eq(store_prepare(s_store), 0);
-    s_assert_query("SELECT count(*) FROM schema_migrations", "1");
+    char versions[16];
+    snprintf(versions, sizeof versions, "%d", migrate_latest());
+    s_assert_query("SELECT count(*) FROM schema_migrations", versions);
     rowbatch_t *b = rowbatch_new();
     s_add_trades(b, "collector-a", 1, "BTCUSDT", s_btc, 1);
     s_write(&b, NULL);
@@ -600,6 +633,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_levels_newest_wins);
     tcase_add_test(tc, test_store_profile_bins);
     tcase_add_test(tc, test_store_gaps_once);
+    tcase_add_test(tc, test_store_seq_gap_once);
     tcase_add_test(tc, test_store_batch_is_atomic);
     tcase_add_test(tc, test_store_prepare_twice);
     tcase_add_test(tc, test_store_connection_lost);

@@ -250,8 +250,8 @@ END_TEST
 /* The cap over all instruments overflows the instrument that would cross it. */
 START_TEST(test_track_hold_total_bound)
 {
-    track_config_t cfg = {.sequential = true, .pending_max = 100, .pending_total_max = 3,
-                          .rest_limit = REST_LIMIT};
+    track_config_t cfg = {
+        .sequential = true, .pending_max = 100, .pending_total_max = 3, .rest_limit = REST_LIMIT};
     track_sink_t sink = {.emit = s_emit, .gap = s_gap};
     s_nout = 0;
     s_track = track_new(2, &cfg, &sink, NULL);
