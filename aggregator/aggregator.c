@@ -13,9 +13,11 @@
 #include "beat.h"
 #include "clock.h"
 #include "composite.h"
+#include "input.h"
 #include "instr.h"
 #include "log.h"
 #include "msg.h"
+#include "outlog.h"
 #include "outq.h"
 #include "topic.h"
 #include "wire.h"
@@ -25,7 +27,6 @@
 #define AGG_READ_BATCH          256    /* messages read per wake-up before other events run */
 #define AGG_EMPTY_BARS_PER_TICK 64     /* empty bars one series may create per tick */
 #define AGG_INSTRUMENTS_MAX     100000 /* instruments tracked at most (bounded memory) */
-#define AGG_SOURCES_MAX         1024   /* producers whose seq is followed */
 #define AGG_FUTURE_MAX_NS       (CLOCK_NS_PER_HOUR) /* trades stamped further ahead are refused */
 #define AGG_DRAIN_MAX_MS        5000                /* longest a stop waits for the writer */
 #define AGG_DRAIN_POLL_MS       100                 /* poll step while draining */
@@ -37,10 +38,6 @@
 #define AGG_XPUB_SUBSCRIBE      1   /* first byte of an XPUB subscription message */
 #define AGG_RESUME_DIVISOR      2   /* input resumes when the queue is down to max / this */
 #define AGG_DECIMAL_RADIX       10
-
-typedef struct {
-    uint64_t last_seq; /* last seq seen from this source */
-} agg_source_t;
 
 /* Heartbeat counters, registered once (beat_counter). */
 typedef struct {
@@ -55,7 +52,7 @@ typedef struct {
     int64_t *rejected;      /* frames_rejected_total */
     int64_t *gaps;          /* gaps_total */
     int64_t *seq_gaps;      /* seq_gaps_total */
-    int64_t *future;        /* future_trades_total */
+    int64_t *future;        /* bad_time_trades_total */
     int64_t *refused;       /* instruments_refused_total */
     int64_t *bars_stale;    /* bars_stale_total */
     int64_t *session_stale; /* session_stale_total */
@@ -68,6 +65,23 @@ typedef struct {
     int64_t *symbols;       /* symbols (gauge) */
     int64_t *memory;        /* memory_bytes (gauge) */
     int64_t *queue;         /* queue_depth (gauge) */
+    int64_t *j_frames;      /* journal_frames_total */
+    int64_t *j_errors;      /* journal_errors_total */
+    int64_t *j_fsyncs;      /* journal_fsyncs_total */
+    int64_t *j_bytes;       /* journal_bytes (gauge) */
+    int64_t *j_first;       /* journal_first_seq (gauge) */
+    int64_t *j_last;        /* journal_last_seq (gauge) */
+    int64_t *j_truncated;   /* journal_truncated_bytes (gauge) */
+    int64_t *r_requests;    /* replay_requests_total */
+    int64_t *r_frames;      /* replay_frames_total */
+    int64_t *r_errors;      /* replay_errors_total */
+    int64_t *r_streams;     /* replay_streams (gauge) */
+    int64_t *in_replays;    /* input_replays_total */
+    int64_t *in_replayed;   /* input_replayed_frames_total */
+    int64_t *in_gap_frames; /* seq_gap_frames_total */
+    int64_t *in_errors;     /* input_replay_errors_total */
+    int64_t *in_lag;        /* input_lag_frames (gauge) */
+    int64_t *in_replaying;  /* input_replaying (gauge) */
 } agg_counters_t;
 
 struct aggregator {
@@ -83,7 +97,7 @@ struct aggregator {
     beat_t *beat;                            /* heartbeats */
     agg_counters_t c;                        /* heartbeat counters */
     zhashx_t *instrs;                        /* "ex.market.SYM" → instr_t (owned) */
-    zhashx_t *sources;                       /* source name → agg_source_t (owned) */
+    input_t *input;                          /* trades in: live + replay, in seq order */
     instr_t *last_instr;                     /* instrument of the previous trade, a lookup cache */
     int64_t intervals[CLOCK_INTERVAL_COUNT]; /* bar lengths */
     size_t interval_count;                   /* entries in intervals */
@@ -92,6 +106,7 @@ struct aggregator {
     instr_stats_t composite_stats;           /* the composites' own, so trades count once */
     instr_sink_t sink;                       /* where instruments emit */
     outq_t *outq;                            /* messages waiting for the writer */
+    outlog_t *outlog;                        /* journal of what goes to the writer + replay */
     msg_buf_t buf;                           /* encode buffer */
     uint64_t encode_errors;                  /* our own messages that did not encode */
     uint64_t push_seq;                       /* seq of PUSH messages: gap-free */
@@ -102,7 +117,7 @@ struct aggregator {
     int64_t next_persist_ns;                 /* monotonic time of the next stored levels/profiles */
     log_ratelimit_t rl_frame;                /* bad frames */
     log_ratelimit_t rl_trade;                /* refused trades */
-    log_ratelimit_t rl_seq;                  /* seq jumps */
+    log_ratelimit_t rl_seq;                  /* seq holes */
     log_ratelimit_t rl_gap;                  /* GAP messages */
     log_ratelimit_t rl_push;                 /* PUSH errors */
 };
@@ -125,7 +140,7 @@ s_header(aggregator_t *self, msg_type_t type, uint64_t seq)
 static void
 s_send(aggregator_t *self, msg_t *m, unsigned out)
 {
-    char topic[TOPIC_MAX];
+    char topic[TOPIC_MAX] = "";
     uint32_t suppressed = 0;
 
     m->seq = out == INSTR_OUT_LIVE ? ++self->pub_seq : ++self->push_seq;
@@ -145,6 +160,11 @@ s_send(aggregator_t *self, msg_t *m, unsigned out)
     }
     if (out == INSTR_OUT_LIVE) {
         (void) wire_send_raw(self->pub, topic, self->buf.data, self->buf.len, WIRE_DONTWAIT);
+        return;
+    }
+    /* Journal first: what the writer may miss from here on, it can fetch by replay. */
+    if (outlog_append(self->outlog, m->seq, topic, self->buf.data, self->buf.len) < 0) {
+        self->push_seq--;
         return;
     }
     int rc = -EAGAIN;
@@ -292,6 +312,7 @@ s_pause_input(aggregator_t *self, bool pause)
     if (!self->loop || pause == !self->reading) {
         return;
     }
+    input_pause(self->input, pause);
     if (pause) {
         zloop_reader_end(self->loop, self->sub);
         self->paused_at_ns = clock_mono_ns();
@@ -315,13 +336,6 @@ static void
 s_instr_free(void **item)
 {
     instr_destroy((instr_t **) item);
-}
-
-static void
-s_source_free(void **item)
-{
-    free(*item);
-    *item = NULL;
 }
 
 /* 10^exp as a decimal (exp <= 0). */
@@ -460,30 +474,6 @@ s_add_composite(aggregator_t *self, const msg_trade_t *t, int64_t mono)
 /* ---- input ---- */
 
 static void
-s_check_seq(aggregator_t *self, const msg_t *m)
-{
-    uint32_t suppressed = 0;
-    agg_source_t *src = zhashx_lookup(self->sources, m->source);
-    if (!src) {
-        if (zhashx_size(self->sources) >= AGG_SOURCES_MAX) {
-            return;
-        }
-        src = xcalloc(1, sizeof *src);
-        zhashx_insert(self->sources, m->source, src);
-    } else if (m->seq != src->last_seq + 1) {
-        /* Never drop on seq: a restarted producer starts again at 1, and trades are idempotent. */
-        if (m->seq > src->last_seq + 1) {
-            (*self->c.seq_gaps)++;
-        }
-        if (log_ratelimit_ok(&self->rl_seq, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
-            log_info("source '%s' went from seq %" PRIu64 " to %" PRIu64, m->source, src->last_seq,
-                     m->seq);
-        }
-    }
-    src->last_seq = m->seq;
-}
-
-static void
 s_on_trades_msg(aggregator_t *self, const msg_t *m, int64_t mono)
 {
     const msg_trades_t *trades = &m->body.trades;
@@ -491,15 +481,16 @@ s_on_trades_msg(aggregator_t *self, const msg_t *m, int64_t mono)
     instr_t *touched = NULL;
     uint32_t suppressed = 0;
 
-    s_check_seq(self, m);
     for (uint32_t i = 0; i < trades->count; i++) {
         const msg_trade_t *t = &trades->items[i];
-        if (t->ts_exchange_ns > future) {
+        /* One absurd timestamp would close every bar and session of its instrument. */
+        if (t->ts_exchange_ns > future || t->ts_exchange_ns < 0) {
             (*self->c.future)++;
             if (log_ratelimit_ok(&self->rl_trade, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS,
                                  &suppressed)) {
-                log_warn("trade '%s' of '%s' is stamped more than 1h ahead, ignoring", t->trade_id,
-                         t->inst.symbol);
+                log_warn("trade '%s' of '%s' is stamped %" PRId64 " ns, before 1970 or more than "
+                         "1h ahead, ignoring",
+                         t->trade_id, t->inst.symbol, t->ts_exchange_ns);
             }
             continue;
         }
@@ -535,11 +526,37 @@ s_on_gap_msg(aggregator_t *self, const msg_t *m)
     }
 }
 
+static void
+s_deliver(const msg_t *m, bool replayed, void *arg)
+{
+    aggregator_t *self = arg;
+    (void) replayed;
+    if (m->type == MSG_TYPE_TRADES) {
+        s_on_trades_msg(self, m, s_event_mono(self));
+    } else if (m->type == MSG_TYPE_GAP) {
+        s_on_gap_msg(self, m);
+    } else {
+        (*self->c.rejected)++;
+    }
+}
+
+static void
+s_on_seq_gap(const char *source, uint64_t from_seq, uint64_t to_seq, const char *reason,
+             void *arg)
+{
+    aggregator_t *self = arg;
+    uint32_t suppressed = 0;
+    (*self->c.seq_gaps)++;
+    if (log_ratelimit_ok(&self->rl_seq, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
+        log_warn("source '%s': seqs %" PRIu64 "-%" PRIu64 " lost: %s (%u more suppressed)", source,
+                 from_seq, to_seq, reason, suppressed);
+    }
+}
+
 static int
 s_on_trades(zloop_t *loop, zsock_t *reader, void *arg)
 {
     aggregator_t *self = arg;
-    int64_t mono = s_event_mono(self);
 
     for (int n = 0; n < AGG_READ_BATCH && self->reading; n++) {
         msg_t m;
@@ -568,10 +585,9 @@ s_on_trades(zloop_t *loop, zsock_t *reader, void *arg)
             continue;
         }
         (*self->c.frames)++;
-        if (m.type == MSG_TYPE_TRADES) {
-            s_on_trades_msg(self, &m, mono);
-        } else {
-            s_on_gap_msg(self, &m);
+        /* Aggregated in s_deliver, in seq order, once what is missing before it was replayed. */
+        if (input_on_live(self->input, &m) < 0) {
+            (*self->c.rejected)++;
         }
         msg_finish(&m);
     }
@@ -668,6 +684,37 @@ s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static void
+s_beat_outlog(aggregator_t *self)
+{
+    outlog_stats_t os;
+    outlog_stats(self->outlog, &os);
+    *self->c.j_frames = (int64_t) os.appends;
+    *self->c.j_errors = (int64_t) (os.append_errors + os.tick_errors);
+    *self->c.j_fsyncs = (int64_t) os.fsyncs;
+    *self->c.j_bytes = os.size_bytes;
+    *self->c.j_first = (int64_t) os.first_seq;
+    *self->c.j_last = (int64_t) os.last_seq;
+    *self->c.j_truncated = (int64_t) os.truncated;
+    *self->c.r_requests = (int64_t) os.requests;
+    *self->c.r_frames = (int64_t) os.frames_sent;
+    *self->c.r_errors = (int64_t) os.replay_errors;
+    *self->c.r_streams = (int64_t) os.streams;
+}
+
+static void
+s_beat_input(aggregator_t *self)
+{
+    input_stats_t is;
+    input_stats(self->input, &is);
+    *self->c.in_replays = (int64_t) is.replays;
+    *self->c.in_replayed = (int64_t) is.frames_replayed;
+    *self->c.in_gap_frames = (int64_t) is.gap_frames;
+    *self->c.in_errors = (int64_t) is.errors;
+    *self->c.in_lag = (int64_t) is.lag_frames;
+    *self->c.in_replaying = (int64_t) is.replaying;
+}
+
 static int
 s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
 {
@@ -692,6 +739,8 @@ s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
     *self->c.arith = (int64_t) (self->stats.arith_errors + self->composite_stats.arith_errors
                                 + self->encode_errors);
     *self->c.composite_in = (int64_t) self->composite_stats.trades_in;
+    s_beat_outlog(self);
+    s_beat_input(self);
     beat_set_label(self->beat, "state", "running");
     beat_set_label(self->beat, "input", self->reading ? "reading" : "paused");
     (void) beat_send(self->beat);
@@ -716,7 +765,7 @@ s_register_counters(aggregator_t *self)
         .rejected = beat_counter(b, "frames_rejected_total"),
         .gaps = beat_counter(b, "gaps_total"),
         .seq_gaps = beat_counter(b, "seq_gaps_total"),
-        .future = beat_counter(b, "future_trades_total"),
+        .future = beat_counter(b, "bad_time_trades_total"),
         .refused = beat_counter(b, "instruments_refused_total"),
         .bars_stale = beat_counter(b, "bars_stale_total"),
         .session_stale = beat_counter(b, "session_stale_total"),
@@ -729,6 +778,23 @@ s_register_counters(aggregator_t *self)
         .symbols = beat_counter(b, "symbols"),
         .memory = beat_counter(b, "memory_bytes"),
         .queue = beat_counter(b, "queue_depth"),
+        .j_frames = beat_counter(b, "journal_frames_total"),
+        .j_errors = beat_counter(b, "journal_errors_total"),
+        .j_fsyncs = beat_counter(b, "journal_fsyncs_total"),
+        .j_bytes = beat_counter(b, "journal_bytes"),
+        .j_first = beat_counter(b, "journal_first_seq"),
+        .j_last = beat_counter(b, "journal_last_seq"),
+        .j_truncated = beat_counter(b, "journal_truncated_bytes"),
+        .r_requests = beat_counter(b, "replay_requests_total"),
+        .r_frames = beat_counter(b, "replay_frames_total"),
+        .r_errors = beat_counter(b, "replay_errors_total"),
+        .r_streams = beat_counter(b, "replay_streams"),
+        .in_replays = beat_counter(b, "input_replays_total"),
+        .in_replayed = beat_counter(b, "input_replayed_frames_total"),
+        .in_gap_frames = beat_counter(b, "seq_gap_frames_total"),
+        .in_errors = beat_counter(b, "input_replay_errors_total"),
+        .in_lag = beat_counter(b, "input_lag_frames"),
+        .in_replaying = beat_counter(b, "input_replaying"),
     };
 }
 
@@ -761,7 +827,7 @@ s_socket(aggregator_t *self, int type, const char *endpoint, bool bind, const ch
         return NULL;
     }
     wire_set_hwm(sock, (int) e->sndhwm, (int) e->rcvhwm);
-    int rc = bind ? zsock_bind(sock, "%s", endpoint) : zsock_connect(sock, "%s", endpoint);
+    int rc = bind ? wire_bind(sock, endpoint) : zsock_connect(sock, "%s", endpoint);
     if (rc < 0) {
         log_error("%s '%s' failed for the %s socket: %s", bind ? "bind" : "connect", endpoint, what,
                   zmq_strerror(zmq_errno()));
@@ -785,8 +851,6 @@ aggregator_new(const config_t *cfg, const char *name)
     }
     self->instrs = zhashx_new();
     zhashx_set_destructor(self->instrs, s_instr_free);
-    self->sources = zhashx_new();
-    zhashx_set_destructor(self->sources, s_source_free);
     self->outq = outq_new((size_t) cfg->aggregator.queue_max);
     self->beat = beat_new(cfg->endpoints.heartbeat, name);
     if (!self->beat) {
@@ -798,6 +862,14 @@ aggregator_new(const config_t *cfg, const char *name)
     self->push = s_socket(self, ZMQ_PUSH, cfg->endpoints.writer_pull, false, "writer (PUSH)");
     self->sub = s_socket(self, ZMQ_SUB, cfg->endpoints.aggregator_trades, true, "trades (SUB)");
     if (!self->pub || !self->push || !self->sub) {
+        goto error;
+    }
+    if (outlog_open(cfg, name, &self->outlog) < 0) {
+        goto error;
+    }
+    /* Seqs to the writer continue the journal, so a restart never reuses one. */
+    self->push_seq = outlog_last_seq(self->outlog);
+    if (input_new(cfg, s_deliver, s_on_seq_gap, self, &self->input) < 0) {
         goto error;
     }
     /* Every subscription reaches us, even a repeated one: each new subscriber gets an answer. */
@@ -823,7 +895,8 @@ aggregator_destroy(aggregator_t **self_p)
     zsock_destroy(&self->pub);
     beat_destroy(&self->beat);
     outq_destroy(&self->outq);
-    zhashx_destroy(&self->sources);
+    outlog_destroy(&self->outlog);
+    input_destroy(&self->input);
     zhashx_destroy(&self->instrs);
     msg_buf_finish(&self->buf);
     free(self);
@@ -873,7 +946,9 @@ aggregator_run(aggregator_t *self)
         || zloop_timer(self->loop, AGG_TICK_MS, 0, s_on_tick, self) < 0
         || zloop_timer(self->loop, (size_t) (a->heartbeat_ns / CLOCK_NS_PER_MS), 0, s_on_heartbeat,
                        self)
-               < 0) {
+               < 0
+        || outlog_attach(self->outlog, self->loop) < 0
+        || input_attach(self->input, self->loop) < 0) {
         log_error("cannot set up the event loop");
         return -ENOMEM;
     }
@@ -885,6 +960,8 @@ aggregator_run(aggregator_t *self)
                "sessions from '%s'",
                self->cfg->endpoints.aggregator_trades, self->cfg->endpoints.aggregator_pub,
                self->cfg->endpoints.writer_pull, self->interval_count, a->session_anchor);
+    log_notice("journal to the writer from seq %" PRIu64 ", replay on '%s'", self->push_seq + 1,
+               a->replay_endpoint);
     (void) s_on_heartbeat(self->loop, 0, self);
     if (zloop_start(self->loop) < 0 && !zsys_interrupted) {
         rc = -EIO;

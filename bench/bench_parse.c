@@ -210,7 +210,10 @@ main(int argc, char **argv)
     }
     const exchange_ops_t *binance = exchange_find(CONFIG_EXCHANGE_BINANCE);
     const exchange_ops_t *bybit = exchange_find(CONFIG_EXCHANGE_BYBIT);
-    static bench_set_t b_trades, b_raw, y_trades, y_raw;
+    const exchange_ops_t *okx = exchange_find(CONFIG_EXCHANGE_OKX);
+    const exchange_ops_t *coinbase = exchange_find(CONFIG_EXCHANGE_COINBASE);
+    const exchange_ops_t *kraken = exchange_find(CONFIG_EXCHANGE_KRAKEN);
+    static bench_set_t b_trades, b_raw, y_trades, y_raw, o_trades, o_raw, c_trades, k_trades;
     s_load_trades(&b_trades, "trades/BINANCE.trades.jsonl", MSG_MARKET_SPOT);
     s_load_trades(&b_trades, "trades/BINANCE_US.trades.jsonl", MSG_MARKET_SPOT);
     s_load_trades(&b_trades, "trades/BINANCE_FUTURES.trades.jsonl", MSG_MARKET_LINEAR);
@@ -220,11 +223,19 @@ main(int argc, char **argv)
     s_load_v1(&b_raw, "raw/BINANCE_FUTURES.ws.1.0", MSG_MARKET_LINEAR);
     s_load_trades(&y_trades, "trades/BYBIT.v5_2026.trades.jsonl", MSG_MARKET_LINEAR);
     s_load_v2(&y_raw, "raw/BYBIT.v5.jsonl");
+    s_load_trades(&o_trades, "trades/OKX.trades.jsonl", MSG_MARKET_SPOT);
+    s_load_v1(&o_raw, "raw/OKX.ws.1.0", MSG_MARKET_SPOT);
+    s_load_trades(&c_trades, "trades/COINBASE.advanced_trade_2026.trades.jsonl", MSG_MARKET_SPOT);
+    s_load_trades(&k_trades, "trades/KRAKEN.trades.jsonl", MSG_MARKET_SPOT);
     printf("bench_parse: lejp-based exchange parsers, one core, best of %d rounds of %.1fs\n",
            BENCH_ROUNDS, seconds);
     s_report("binance aggTrade frames", binance, &b_trades, seconds);
     s_report("binance whole connections", binance, &b_raw, seconds);
     s_report("bybit publicTrade frames", bybit, &y_trades, seconds);
     s_report("bybit whole connections", bybit, &y_raw, seconds);
+    s_report("okx trades frames", okx, &o_trades, seconds);
+    s_report("okx whole connection", okx, &o_raw, seconds);
+    s_report("coinbase market_trades", coinbase, &c_trades, seconds);
+    s_report("kraken trade frames", kraken, &k_trades, seconds);
     return 0;
 }

@@ -110,8 +110,7 @@ s_take_time(exchange_result_t *out, const exchange_value_t *v, int64_t *dst)
         return false;
     }
     if (v->type != EXCHANGE_VAL_STRING || clock_parse_iso(v->text, dst) < 0) {
-        exchange_result_fail(out, EXCHANGE_ERR_FIELD, "time", v->text,
-                             "time is not ISO-8601 UTC");
+        exchange_result_fail(out, EXCHANGE_ERR_FIELD, "time", v->text, "time is not ISO-8601 UTC");
         return false;
     }
     return true;

@@ -17,25 +17,25 @@
 #include "replay_server.h"
 #include "xalloc.h"
 
-#define DURABLE_PROTOCOL     "tickpipe-replay-fd" /* lws protocol of the adopted ROUTER fd */
-#define DURABLE_SCAN_WINDOW  1024                 /* records in the tail scan's first window */
+#define DURABLE_PROTOCOL     "tickpipe-replay-fd"    /* lws protocol of the adopted ROUTER fd */
+#define DURABLE_SCAN_WINDOW  1024                    /* records in the tail scan's first window */
 #define DURABLE_TICK_MAX_NS  (100 * CLOCK_NS_PER_MS) /* timer period at most */
 #define DURABLE_TICK_MIN_NS  (5 * CLOCK_NS_PER_MS)   /* ... and at least */
 #define DURABLE_REPLAY_EVERY (CLOCK_NS_PER_SEC)      /* replay_server_tick period */
 #define DURABLE_US_PER_NS    1000
 
 struct durable {
-    journal_t *journal;             /* owned */
-    replay_server_t *server;        /* owned */
-    struct lws_context *ctx;        /* borrowed, while attached */
-    struct lws *wsi;                /* the adopted ROUTER descriptor */
-    lws_sorted_usec_list_t sul;     /* tick timer */
-    bool timer_armed;               /* sul is scheduled */
-    int64_t tick_ns;                /* timer period */
-    int64_t last_replay_tick;       /* monotonic ns of the last replay_server_tick */
-    uint64_t handle_errors;         /* replay_server_handle failures */
-    uint64_t tick_errors;           /* journal_tick failures */
-    log_ratelimit_t rl;             /* failure lines */
+    journal_t *journal;         /* owned */
+    replay_server_t *server;    /* owned */
+    struct lws_context *ctx;    /* borrowed, while attached */
+    struct lws *wsi;            /* the adopted ROUTER descriptor */
+    lws_sorted_usec_list_t sul; /* tick timer */
+    bool timer_armed;           /* sul is scheduled */
+    int64_t tick_ns;            /* timer period */
+    int64_t last_replay_tick;   /* monotonic ns of the last replay_server_tick */
+    uint64_t handle_errors;     /* replay_server_handle failures */
+    uint64_t tick_errors;       /* journal_tick failures */
+    log_ratelimit_t rl;         /* failure lines */
 };
 
 #define DURABLE_LOG_BURST    5
@@ -100,8 +100,7 @@ durable_open(const config_t *cfg, const char *name, durable_t **ret)
     self->server = replay_server_new(cc->replay_endpoint, NULL);
     if (!self->server) {
         rc = errno ? -errno : -EIO;
-        log_errno(LOG_LEVEL_ERROR, rc, "cannot bind the replay endpoint '%s'",
-                  cc->replay_endpoint);
+        log_errno(LOG_LEVEL_ERROR, rc, "cannot bind the replay endpoint '%s'", cc->replay_endpoint);
         durable_destroy(&self);
         return rc;
     }
@@ -151,8 +150,7 @@ s_drain(durable_t *self)
         if (rc < 0) {
             self->handle_errors++;
             uint32_t suppressed = 0;
-            if (log_ratelimit_ok(&self->rl, DURABLE_LOG_BURST, DURABLE_LOG_INTERVAL,
-                                 &suppressed)) {
+            if (log_ratelimit_ok(&self->rl, DURABLE_LOG_BURST, DURABLE_LOG_INTERVAL, &suppressed)) {
                 log_errno(LOG_LEVEL_WARN, rc, "replay socket (%u similar lines suppressed)",
                           suppressed);
             }
@@ -275,7 +273,7 @@ durable_detach(durable_t *self)
 /* Read records [lo, hi] and hand their trades to scan. Returns records read or -errno. */
 static int64_t
 s_scan_range(durable_t *self, uint64_t lo, uint64_t hi, unsigned pass, const durable_scan_t *scan,
-             void *arg)
+             void *arg, uint64_t *bytes)
 {
     journal_iter_t *it = NULL;
     char err[JOURNAL_ERROR_MAX];
@@ -299,6 +297,7 @@ s_scan_range(durable_t *self, uint64_t lo, uint64_t hi, unsigned pass, const dur
             break;
         }
         read++;
+        *bytes += rec.size;
         msg_t m;
         const char *why = NULL;
         if (msg_decode(rec.payload, rec.size, JOURNAL_PAYLOAD_MAX, &m, &why) < 0) {
@@ -324,17 +323,18 @@ durable_scan_tail(durable_t *self, const durable_scan_t *scan, void *arg)
     uint64_t hi = journal_last_seq(self->journal);
     uint64_t window = DURABLE_SCAN_WINDOW;
     int64_t total = 0;
+    uint64_t bytes = 0;
     for (unsigned pass = 0; hi >= first && hi > 0 && scan->remaining(arg) > 0; pass++) {
         uint64_t lo = hi - first + 1 > window ? hi - window + 1 : first;
-        int64_t n = s_scan_range(self, lo, hi, pass, scan, arg);
+        int64_t n = s_scan_range(self, lo, hi, pass, scan, arg, &bytes);
         if (n < 0) {
             return n;
         }
         total += n;
-        if ((uint64_t) total >= DURABLE_SCAN_MAX) {
-            log_warn("journal tail scan stopped after %lld records with %zu instruments "
-                     "without a journaled trade",
-                     (long long) total, scan->remaining(arg));
+        if ((uint64_t) total >= DURABLE_SCAN_MAX || bytes >= DURABLE_SCAN_BYTES_MAX) {
+            log_warn("journal tail scan stopped after %lld records (%llu bytes) with %zu "
+                     "instruments without a journaled trade: they start as if new",
+                     (long long) total, (unsigned long long) bytes, scan->remaining(arg));
             break;
         }
         hi = lo - 1;

@@ -8,12 +8,14 @@
  * DESIGN: the collector runs lws's loop, not zloop, so the ROUTER's ZMQ_FD is adopted into lws
  * as a raw file descriptor (a dup(), since lws closes what it adopts). That descriptor is
  * edge-triggered: each readiness drains the socket until ZMQ_EVENTS has no POLLIN left. A timer
- * at the journal's fsync interval (at most JOURNAL tick period) also drains it, as a safety net
+ * at the journal's fsync interval (clamped to 5..100 ms) also drains it, as a safety net
  * for an edge lost after a send, and runs journal_tick and replay_server_tick.
  *
  * The tail scan reads the journal backwards in windows that double (1024 records, 2048, ...),
  * each read forwards, so finding the last trade of every instrument costs about twice the
- * records written since the oldest of those last trades, bounded by DURABLE_SCAN_MAX records.
+ * records written since the oldest of those last trades, bounded by DURABLE_SCAN_MAX records and
+ * DURABLE_SCAN_BYTES_MAX payload bytes (an instrument that has been quiet for longer starts as a
+ * new one: start-up backfill if configured, else live only).
  *
  * Ownership: durable_open returns an object the caller owns (durable_destroy), which owns the
  * journal and the replay server; durable_journal's result is borrowed.
@@ -31,7 +33,9 @@
 #include "journal.h"
 #include "msg.h"
 
-#define DURABLE_SCAN_MAX ((uint64_t) 4 * 1024 * 1024) /* records read at most by the tail scan */
+/* Bounds of the tail scan: records, and payload bytes, read at most. */
+#define DURABLE_SCAN_MAX       ((uint64_t) 4 * 1024 * 1024)
+#define DURABLE_SCAN_BYTES_MAX ((uint64_t) 256 * 1024 * 1024)
 
 typedef struct durable durable_t;
 

@@ -25,12 +25,12 @@
 
 #include "clock.h"
 
-#define KRAKEN_PAIRS_PER_CONN   100 /* pairs per connection we allow ourselves */
-#define KRAKEN_PAIRS_PER_REQUEST 50 /* pairs per subscribe request */
+#define KRAKEN_PAIRS_PER_CONN    100 /* pairs per connection we allow ourselves */
+#define KRAKEN_PAIRS_PER_REQUEST 50  /* pairs per subscribe request */
 #define KRAKEN_PING_INTERVAL     (30 * CLOCK_NS_PER_SEC) /* {"event":"ping"} period */
 #define KRAKEN_CHANNEL           "trade"
 #define KRAKEN_PUBLIC_WS         "wss://ws.kraken.com"
-#define KRAKEN_FRACTION_DIGITS   9 /* ns */
+#define KRAKEN_FRACTION_DIGITS   9  /* ns */
 #define KRAKEN_SECONDS_DIGITS    10 /* seconds since 1970 until 2286 */
 #define KRAKEN_DEPTH_MAX         3  /* root, trade list, trade */
 
@@ -54,17 +54,17 @@ enum {
 static const char *const s_tnames[KRAKEN_T_COUNT] = {"price", "volume", "time", "side"};
 
 typedef struct {
-    const exchange_spec_t *spec;         /* market */
-    exchange_result_t *out;              /* trades, tentatively (the pair comes last) */
-    int64_t recv_ns;                     /* arrival time */
-    int depth;                           /* nesting: 1 inside the root */
-    bool root_array;                     /* the root is an array (a channel message) */
-    int index[KRAKEN_DEPTH_MAX];         /* element index at depth 1..3 (0-based, -1 before) */
-    exchange_value_t t[KRAKEN_T_COUNT];  /* the current trade's elements */
-    exchange_value_t name;               /* root[2]: channel name */
-    exchange_value_t pair;               /* root[3]: pair */
-    exchange_value_t event;              /* "event" of an object */
-    bool saw_list;                       /* root[1] was an array */
+    const exchange_spec_t *spec;        /* market */
+    exchange_result_t *out;             /* trades, tentatively (the pair comes last) */
+    int64_t recv_ns;                    /* arrival time */
+    int depth;                          /* nesting: 1 inside the root */
+    bool root_array;                    /* the root is an array (a channel message) */
+    int index[KRAKEN_DEPTH_MAX];        /* element index at depth 1..3 (0-based, -1 before) */
+    exchange_value_t t[KRAKEN_T_COUNT]; /* the current trade's elements */
+    exchange_value_t name;              /* root[2]: channel name */
+    exchange_value_t pair;              /* root[3]: pair */
+    exchange_value_t event;             /* "event" of an object */
+    bool saw_list;                      /* root[1] was an array */
 } kraken_state_t;
 
 static bool
@@ -274,8 +274,7 @@ s_parse(const exchange_spec_t *spec, const char *frame, size_t len, int64_t recv
         return EXCHANGE_FRAME_ERROR;
     }
     if (!st.root_array) {
-        return exchange_value_is(&st.event, "pong") ? EXCHANGE_FRAME_PONG
-                                                    : EXCHANGE_FRAME_IGNORED;
+        return exchange_value_is(&st.event, "pong") ? EXCHANGE_FRAME_PONG : EXCHANGE_FRAME_IGNORED;
     }
     if (!exchange_value_is(&st.name, KRAKEN_CHANNEL)) {
         s_rollback(out, &saved);

@@ -27,15 +27,16 @@
 
 #include "clock.h"
 
-#define OKX_STREAMS_PER_CONN  240 /* OKX allows 480 channels per connection; keep half */
-#define OKX_ARGS_PER_REQUEST  20  /* args per subscribe request (keeps frames small) */
-#define OKX_PING_INTERVAL     (25 * CLOCK_NS_PER_SEC) /* below OKX's 30 s idle limit */
-#define OKX_REST_LIMIT        100                     /* history-trades page */
-#define OKX_CHANNEL           "trades"
-#define OKX_NOTICE_SHUTDOWN   "64008" /* "the service is about to be upgraded": reconnect */
-#define OKX_PONG              "pong"
-#define OKX_PUBLIC_WS         "wss://ws.okx.com:8443"
-#define OKX_PUBLIC_REST       "https://www.okx.com"
+#define OKX_STREAMS_PER_CONN 240 /* OKX allows 480 channels per connection; keep half */
+#define OKX_ARGS_PER_REQUEST 20  /* args per subscribe request (keeps frames small) */
+#define OKX_PING_INTERVAL    (25 * CLOCK_NS_PER_SEC) /* below OKX's 30 s idle limit */
+#define OKX_REST_LIMIT       100                     /* history-trades page */
+#define OKX_CHANNEL          "trades"
+#define OKX_DATA_DEPTH       2       /* data[] sits directly in the root object */
+#define OKX_NOTICE_SHUTDOWN  "64008" /* "the service is about to be upgraded": reconnect */
+#define OKX_PONG             "pong"
+#define OKX_PUBLIC_WS        "wss://ws.okx.com:8443"
+#define OKX_PUBLIC_REST      "https://www.okx.com"
 
 /* Fields (s_field maps member paths to them). */
 enum {
@@ -53,7 +54,7 @@ enum {
 };
 
 static const char *const s_paths[OKX_F_COUNT] = {
-    "arg.channel",   "event",      "code",      "msg",          "data[].instId",
+    "arg.channel",    "event",     "code",      "msg",         "data[].instId",
     "data[].tradeId", "data[].px", "data[].sz", "data[].side", "data[].ts"};
 static const char *const s_names[OKX_F_COUNT] = {"channel", "event", "code", "msg",  "instId",
                                                  "tradeId", "px",    "sz",   "side", "ts"};
@@ -125,7 +126,7 @@ s_cb(struct lejp_ctx *ctx, char reason)
     switch (reason) {
     case LEJPCB_ARRAY_START:
         st->depth++;
-        if (!st->list_depth && st->depth == 2 && strcmp(ctx->path, "data[]") == 0) {
+        if (!st->list_depth && st->depth == OKX_DATA_DEPTH && strcmp(ctx->path, "data[]") == 0) {
             st->list_depth = st->depth;
             st->saw_list = true;
             return 0;

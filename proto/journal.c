@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fsutil.h"
 #include "crc32c.h"
 #include "xalloc.h"
 
@@ -259,31 +260,6 @@ static int64_t
 s_now(const journal_t *self)
 {
     return self->opts.clock ? self->opts.clock(self->opts.clock_arg) : clock_now_ns();
-}
-
-/* mkdir -p. */
-static int
-s_make_dirs(const char *path)
-{
-    char buf[JOURNAL_PATH_MAX];
-    int n = snprintf(buf, sizeof buf, "%s", path);
-    if (n < 0 || (size_t) n >= sizeof buf) {
-        return -ENAMETOOLONG;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') {
-            continue;
-        }
-        *p = '\0';
-        if (mkdir(buf, JOURNAL_DIR_MODE) < 0 && errno != EEXIST) {
-            return -errno;
-        }
-        *p = '/';
-    }
-    if (mkdir(buf, JOURNAL_DIR_MODE) < 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
 }
 
 /* ---- reader ---- */
@@ -916,7 +892,7 @@ journal_open(const char *dir, const journal_opts_t *opts, journal_t **ret, char 
     self->dir = xstrdup(dir);
     self->opts = *opts;
     self->lock_fd = self->dir_fd = self->fd = -1;
-    int rc = s_make_dirs(dir);
+    int rc = fsutil_mkdirs(dir, JOURNAL_DIR_MODE);
     if (rc < 0) {
         s_set_err(err, err_size, "journal: mkdir('%s') failed: %s", dir, strerror(-rc));
         goto error;

@@ -11,16 +11,16 @@
 #include "replay.h"
 #include "xalloc.h"
 
-#define REPLAY_CLIENT_CREDIT     256
-#define REPLAY_CLIENT_BUFFER     100000
-#define REPLAY_CLIENT_BYTES      ((size_t) 64 * 1024 * 1024)
-#define REPLAY_CLIENT_TIMEOUT_NS (5 * CLOCK_NS_PER_SEC)
-#define REPLAY_CLIENT_TICK_MS    100  /* period of the attach timer */
-#define REPLAY_CLIENT_BATCH      1024 /* messages handled per call, so the loop stays fair */
-#define REPLAY_CLIENT_RING_MIN   16   /* first allocation of a live buffer */
-#define REPLAY_CLIENT_SNDHWM     64   /* requests and credits queued to one producer */
-#define REPLAY_CLIENT_HWM_SLACK  16   /* replies beyond the DATA credit (START, END, ERROR) */
-#define REPLAY_CLIENT_PROBE_CREDIT 1  /* a probe only needs an answer, not the data */
+#define REPLAY_CLIENT_CREDIT       256
+#define REPLAY_CLIENT_BUFFER       100000
+#define REPLAY_CLIENT_BYTES        ((size_t) 64 * 1024 * 1024)
+#define REPLAY_CLIENT_TIMEOUT_NS   (5 * CLOCK_NS_PER_SEC)
+#define REPLAY_CLIENT_TICK_MS      100  /* period of the attach timer */
+#define REPLAY_CLIENT_BATCH        1024 /* messages handled per call, so the loop stays fair */
+#define REPLAY_CLIENT_RING_MIN     16   /* first allocation of a live buffer */
+#define REPLAY_CLIENT_SNDHWM       64   /* requests and credits queued to one producer */
+#define REPLAY_CLIENT_HWM_SLACK    16   /* replies beyond the DATA credit (START, END, ERROR) */
+#define REPLAY_CLIENT_PROBE_CREDIT 1    /* a probe only needs an answer, not the data */
 
 typedef struct {
     char name[MSG_SOURCE_MAX + 1]; /* source */

@@ -6,6 +6,7 @@
 
 #include <zmq.h>
 
+#include "fsutil.h"
 #include "topic.h"
 
 #define WIRE_LINGER_MS 1000 /* how long close waits to flush queued messages */
@@ -132,4 +133,17 @@ wire_set_hwm(zsock_t *sock, int sndhwm, int rcvhwm)
     zsock_set_sndhwm(sock, sndhwm);
     zsock_set_rcvhwm(sock, rcvhwm);
     zsock_set_linger(sock, WIRE_LINGER_MS);
+}
+
+int
+wire_bind(zsock_t *sock, const char *endpoint)
+{
+    int rc = fsutil_prepare_endpoint(endpoint);
+    if (rc < 0) {
+        return rc;
+    }
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        return zmq_errno() ? -zmq_errno() : -EIO;
+    }
+    return 0;
 }

@@ -37,6 +37,12 @@ int wire_send_raw(zsock_t *sock, const char *topic, const void *data, size_t siz
 int wire_recv(zsock_t *sock, size_t max_frame, char *topic, size_t topic_size, msg_t *ret,
               const char **ret_reason, int flags);
 
+/*
+ * Bind sock to endpoint, first creating the directory of an ipc:// socket file, so a process
+ * started by hand needs no prepared run directory. 0, or -errno (the zmq error is in zmq_errno()).
+ */
+int wire_bind(zsock_t *sock, const char *endpoint);
+
 /* Set both HWMs and linger explicitly on sock (never rely on the library defaults). */
 void wire_set_hwm(zsock_t *sock, int sndhwm, int rcvhwm);
 

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "evloop.h"
 #include "feeds.h"
+#include "fsutil.h"
 #include "httpd.h"
 #include "log.h"
 #include "program.h"
@@ -98,28 +99,6 @@ s_settings(const supervisor_t *self, const config_t *cfg)
         .log_json = cfg->log.format == LOG_FORMAT_JSON,
         .config_path = self->config_path,
     };
-}
-
-static int
-s_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int) sizeof buf) {
-        return -ENAMETOOLONG;
-    }
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, SUPERVISOR_DIR_MODE) < 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = c;
-            if (c == '\0') {
-                return 0;
-            }
-        }
-    }
 }
 
 /* The control token from control_token or control_token_file; NULL when none. */
@@ -630,7 +609,7 @@ supervisor_new(config_t **cfg_p, const char *config_path)
     }
     const char *dirs[] = {self->cfg->paths.run_dir, self->cfg->paths.state_dir};
     for (size_t i = 0; i < 2; i++) {
-        if ((rc = s_mkdirs(dirs[i])) < 0) {
+        if ((rc = fsutil_mkdirs(dirs[i], SUPERVISOR_DIR_MODE)) < 0) {
             log_error("cannot create directory '%s': %s", dirs[i], strerror(-rc));
             goto error;
         }
@@ -653,7 +632,7 @@ supervisor_new(config_t **cfg_p, const char *config_path)
         goto error;
     }
     wire_set_hwm(self->hb, (int) self->cfg->endpoints.sndhwm, (int) self->cfg->endpoints.rcvhwm);
-    if (zsock_bind(self->hb, "%s", self->cfg->endpoints.heartbeat) < 0) {
+    if (wire_bind(self->hb, self->cfg->endpoints.heartbeat) < 0) {
         log_error("cannot bind endpoints.heartbeat '%s': %s", self->cfg->endpoints.heartbeat,
                   zmq_strerror(zmq_errno()));
         goto error;

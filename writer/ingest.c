@@ -194,8 +194,7 @@ static void
 s_on_gap(const char *source, uint64_t from_seq, uint64_t to_seq, const char *reason, void *arg)
 {
     ingest_t *self = arg;
-    self->on_gap(source, from_seq, to_seq, s_health(self, source)->last_sent_ns, reason,
-                 self->arg);
+    self->on_gap(source, from_seq, to_seq, s_health(self, source)->last_sent_ns, reason, self->arg);
 }
 
 /* ---- the loop ---- */

@@ -70,8 +70,8 @@ int rowbatch_add_copy(rowbatch_t *self, const msg_t *msg, const char **ret_reaso
  * to_ts_ns bound when it happened; reason is copied (truncated to MSG_REASON_MAX). Returns 1 (one
  * row), or -EINVAL with a static reason in *ret_reason for a bad name, range or reason text.
  */
-int rowbatch_add_seq_gap(rowbatch_t *self, const char *source, uint64_t from_seq,
-                         uint64_t to_seq, int64_t from_ts_ns, int64_t to_ts_ns, const char *reason,
+int rowbatch_add_seq_gap(rowbatch_t *self, const char *source, uint64_t from_seq, uint64_t to_seq,
+                         int64_t from_ts_ns, int64_t to_ts_ns, const char *reason,
                          const char **ret_reason);
 
 /* Rows so far: trades + bars + levels + profile bins + gaps. */

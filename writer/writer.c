@@ -263,8 +263,8 @@ s_on_seq_gap(const char *source, uint64_t from_seq, uint64_t to_seq, int64_t fro
 {
     writer_t *self = arg;
     int64_t now = clock_now_ns();
-    log_warn("'%s' seqs %llu..%llu (%llu frames) will never arrive: %s; recorded in gaps",
-             source, (unsigned long long) from_seq, (unsigned long long) to_seq,
+    log_warn("'%s' seqs %llu..%llu (%llu frames) will never arrive: %s; recorded in gaps", source,
+             (unsigned long long) from_seq, (unsigned long long) to_seq,
              (unsigned long long) (to_seq - from_seq + 1), reason);
     (*self->c.seq_gaps)++;
     char text[MSG_REASON_MAX + 1];
@@ -681,7 +681,7 @@ s_bind(const config_t *cfg, int type, const char *endpoint)
         zsock_set_subscribe(sock, "trade.");
         zsock_set_subscribe(sock, "gap.");
     }
-    if (zsock_bind(sock, "%s", endpoint) < 0) {
+    if (wire_bind(sock, endpoint) < 0) {
         log_error("binding '%s' failed: %s", endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&sock);
         return NULL;

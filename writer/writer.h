@@ -3,14 +3,19 @@
  * endpoints.writer_trades, "trade." and "gap."), bars, levels, profiles and gaps from the
  * aggregator (PULL on endpoints.writer_pull), written to PostgreSQL in batches.
  *
- * DESIGN: one zloop drives everything: the two sockets, the batch timer, the heartbeat, the
- * non-blocking connect and the retry timer. Messages fill the open batch; it is sealed into the
+ * DESIGN: one zloop drives everything: the two sockets, the producers' replay DEALERs (ingest.h),
+ * the batch timer, the heartbeat, the non-blocking connect and the retry timer. Nothing is read
+ * before the first connection has loaded the checkpoints; then every live frame goes through
+ * ingest, which delivers each source's frames in seq order, fetching by replay what the sockets
+ * missed (a restart, a PUB drop) and turning what no replay can return into a gaps row, committed
+ * with the checkpoint past it. Delivered messages fill the open batch; it is sealed into the
  * queue when it holds writer.batch_rows rows, or when it is writer.batch_time old and nothing is
  * queued ahead of it (with the database away, batches fill up rather than pile up). Sealed
  * batches are written at once, in order, while the database is up. When writer.queue_max batches
  * wait and the open one is full, the sockets are no longer read: their ZeroMQ queues fill to the
- * high-water marks set from endpoints.*hwm and backpressure reaches the producers; memory stays
- * bounded by (queue_max + 1) batches. A failed batch stays at the head of the queue and is
+ * high-water marks set from endpoints.*hwm, the replay DEALERs are no longer read either (no
+ * credit), and backpressure reaches the producers; memory stays bounded by (queue_max + 1)
+ * batches plus one replay window. A failed batch stays at the head of the queue and is
  * retried with backoff (writer.retry_min doubling to writer.retry_max, with jitter); nothing
  * accepted is dropped. On SIGTERM the writer reads what its sockets already hold, commits every
  * batch and exits 0 (1 if the database could not take them).

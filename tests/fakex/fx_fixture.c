@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fx_client.h"
 #include "fx_json.h"
@@ -21,6 +22,67 @@
 #define FX_FIXTURE_PATH_MAX 4096
 #define FX_FIXTURE_READY    "fakex: listening on "
 #define FX_FIXTURE_VALGRIND "/usr/bin/valgrind"
+#define FX_FIXTURE_LIVE_MAX 64   /* fakex processes one test runs at once */
+#define FX_FIXTURE_GRACE_MS 2000 /* SIGTERM to SIGKILL at exit */
+
+/*
+ * The fakex processes started and not yet stopped, with the process that started them: a test
+ * that fails between start and stop exits without its teardown, so an exit handler stops what
+ * is left (the child also gets SIGTERM from PR_SET_PDEATHSIG, set by spawn, if we die harder).
+ */
+typedef struct {
+    pid_t pid;   /* fakex (the leader of its process group) */
+    pid_t owner; /* getpid() of the process that started it */
+} fx_fixture_live_t;
+
+static fx_fixture_live_t s_live[FX_FIXTURE_LIVE_MAX];
+static bool s_atexit_set;
+
+static void
+s_reap(pid_t pid)
+{
+    for (int waited = 0; waited < FX_FIXTURE_GRACE_MS; waited += FX_FIXTURE_POLL_MS) {
+        if (waitpid(pid, NULL, WNOHANG) != 0) {
+            return;
+        }
+        struct timespec ts = {.tv_nsec = FX_FIXTURE_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    (void) kill(-pid, SIGKILL);
+    (void) waitpid(pid, NULL, 0);
+}
+
+static void
+s_stop_leftovers(void)
+{
+    pid_t me = getpid();
+    for (size_t i = 0; i < FX_FIXTURE_LIVE_MAX; i++) {
+        if (s_live[i].pid > 0 && s_live[i].owner == me) {
+            (void) kill(-s_live[i].pid, SIGTERM);
+            s_reap(s_live[i].pid);
+            s_live[i].pid = 0;
+        }
+    }
+}
+
+static void
+s_live_set(pid_t pid, bool live)
+{
+    if (!s_atexit_set) {
+        s_atexit_set = atexit(s_stop_leftovers) == 0;
+    }
+    pid_t me = getpid();
+    for (size_t i = 0; i < FX_FIXTURE_LIVE_MAX; i++) {
+        if (live && s_live[i].pid <= 0) {
+            s_live[i] = (fx_fixture_live_t){.pid = pid, .owner = me};
+            return;
+        }
+        if (!live && s_live[i].pid == pid) {
+            s_live[i].pid = 0;
+            return;
+        }
+    }
+}
 
 int
 fx_fixture_start_in(fx_fixture_t *self, const char *dir, const char *const *args)
@@ -54,10 +116,17 @@ fx_fixture_start_in(fx_fixture_t *self, const char *dir, const char *const *args
     }
     argv[n] = NULL;
     self->proc = spawn_start(argv, NULL, self->log);
+    if (self->proc) {
+        s_live_set(spawn_pid(self->proc), true);
+    }
     if (!self->proc || spawn_wait_log(self->log, FX_FIXTURE_READY, FX_FIXTURE_START_MS) < 0) {
         char *text = spawn_read_file(self->log);
         fprintf(stderr, "fakex did not start:\n%s\n", text ? text : "(no log)");
         free(text);
+        if (self->proc) {
+            s_live_set(spawn_pid(self->proc), false);
+            spawn_stop(&self->proc);
+        }
         return -EIO;
     }
     char *text = spawn_read_file(self->log);
@@ -87,6 +156,7 @@ fx_fixture_stop(fx_fixture_t *self)
         if (spawn_wait(self->proc, FX_FIXTURE_STOP_MS, &status) == 0 && WIFEXITED(status)) {
             rc = WEXITSTATUS(status);
         }
+        s_live_set(spawn_pid(self->proc), false);
         spawn_stop(&self->proc);
     }
     if (self->dir && getenv("FAKEX_KEEP_LOGS")) {

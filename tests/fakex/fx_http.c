@@ -30,6 +30,7 @@ struct fx_http {
     char *uri;        /* request path, owned */
     bool is_post;     /* POST */
     bool dispatched;  /* answered (lws may still report an empty body's completion) */
+    bool close_after; /* close once answered: a POST without Content-Length */
     fx_query_t query; /* parameters (URI, then form body) */
     fx_buf_t body;    /* POST body */
 };
@@ -343,10 +344,15 @@ fx_http__request(fx_server_t *server, struct lws *wsi, fx_pss_t *pss)
         free(frag);
     }
     char clen[32];
-    if (h->is_post && lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
-        && atol(clen) > 0) {
+    bool has_clen = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+    if (h->is_post && has_clen && atol(clen) > 0) {
         return 0; /* answered at LWS_CALLBACK_HTTP_BODY_COMPLETION */
     }
+    /*
+     * Without Content-Length lws cannot tell where a POST ends and keeps the connection for
+     * a body that never comes, even after our answer: treat it as empty and close after it.
+     */
+    h->close_after = h->is_post && !has_clen;
     return s_dispatch(server, wsi, h);
 }
 
@@ -387,6 +393,10 @@ fx_http__writable(struct lws *wsi, fx_pss_t *pss)
         lws_callback_on_writable(wsi);
         return 0;
     }
+    bool close_after = h->close_after;
     fx_http__destroy(&pss->http);
+    if (close_after) {
+        return -1;
+    }
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

@@ -818,6 +818,26 @@ s_send_junk(zsock_t *pub)
                                .vwap = {1, 0}};
     CHECK(msg_encode(&bar, &buf) == 0, "encode a bar");
     CHECK(wire_send_raw(pub, "trade.bybit.spot.BTCUSDT", buf.data, buf.len, 0) == 0, "send bar");
+    /* A well-formed frame whose trades carry absurd times: refused one by one, and counted. */
+    msg_trade_t bad[2] = {
+        {.inst = {"bybit", MSG_MARKET_SPOT, "BADTIME"},
+         .trade_id = "1",
+         .price = {1, 0},
+         .qty = {1, 0},
+         .side = MSG_SIDE_BUY,
+         .ts_exchange_ns = clock_now_ns() + 2 * CLOCK_NS_PER_HOUR},
+        {.inst = {"bybit", MSG_MARKET_SPOT, "BADTIME"},
+         .trade_id = "2",
+         .price = {1, 0},
+         .qty = {1, 0},
+         .side = MSG_SIDE_BUY,
+         .ts_exchange_ns = -1},
+    };
+    msg_t m = {
+        .version = MSG_VERSION, .type = MSG_TYPE_TRADES, .source = "collector-bad", .seq = 1};
+    m.body.trades.count = 2;
+    m.body.trades.items = bad;
+    CHECK(wire_send(pub, &m, &buf, 0) == 0, "send bad times");
     msg_buf_finish(&buf);
     return 5;
 }
@@ -1018,6 +1038,8 @@ main(void)
           "frames_rejected_total %" PRId64 ", %zu bad frames sent",
           s_counter("frames_rejected_total"), junk);
     CHECK(spawn_count_log(s_t.log, "rejected a frame") > 0, "bad frames were not logged");
+    CHECK(s_counter("bad_time_trades_total") == 2, "bad_time_trades_total %" PRId64 ", want 2",
+          s_counter("bad_time_trades_total"));
     CHECK(s_counter("composite_trades_total") == (int64_t) s_t.composite_count,
           "composite_trades_total %" PRId64 ", want %zu", s_counter("composite_trades_total"),
           s_t.composite_count);
@@ -1067,10 +1089,11 @@ main(void)
         sessions_final += s_t.sessions[i].has_levels && s_t.sessions[i].levels.is_final;
     }
     CHECK(sessions_final > 0, "no session closed during the replay");
-    printf("ok: %zu trades (%zu distinct, %zu instruments) → %" PRIu64 " bars, %" PRIu64
-           " levels, %" PRIu64 " profiles equal to the recomputation; %zu final sessions\n",
-           sent, s_t.all.count, s_t.inst_count, s_t.bar_msgs, s_t.level_msgs, s_t.profile_msgs,
-           sessions_final);
+    printf("ok: %zu trades sent (%zu distinct, %zu composite), %zu instruments → %" PRIu64
+           " bars, %" PRIu64 " levels, %" PRIu64
+           " profiles equal to the recomputation; %zu final sessions\n",
+           sent, s_t.all.count - s_t.composite_count, s_t.composite_count, s_t.inst_count,
+           s_t.bar_msgs, s_t.level_msgs, s_t.profile_msgs, sessions_final);
 
     spawn_stop(&s_t.agg);
     zsock_destroy(&pub);

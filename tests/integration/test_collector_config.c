@@ -1,6 +1,6 @@
 /*
  * test_collector_config: configuration errors are exit 2 with a clear message, never a run: no
- * collectors.<name> entry, an exchange without a module yet, a shard that keeps no symbol, a
+ * collectors.<name> entry, a shard that keeps no symbol, a
  * missing --name; and `tickpipe tail` without any collector to listen to.
  */
 #include "test_collector_fixture.h"
@@ -61,9 +61,13 @@ main(void)
     const char *check[] = {bin, "-c", t.config, "--name", "c", "--check-config", NULL};
     s_expect(&t, "--check-config", check, 0, "");
 
-    ct_write_config(&t, "okx", "[spot]", "[BTC-USDT]", "");
-    const char *okx[] = {bin, "-c", t.config, "--name", "c", NULL};
-    s_expect(&t, "exchange without a module", okx, 2, "'okx' is not supported yet");
+    /* Every exchange of the config enum has a module now: OKX, Coinbase and Kraken are valid. */
+    static const char *const more[][2] = {
+        {"okx", "[BTC-USDT]"}, {"coinbase", "[BTC-USD]"}, {"kraken", "[XBT/USD]"}};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        ct_write_config(&t, more[i][0], "[spot]", more[i][1], "");
+        s_expect(&t, more[i][0], check, 0, "");
+    }
 
     /* Two shards of one symbol: one keeps it and runs, the other keeps nothing: exit 2. */
     int empty = 0, running = 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "msg.h"
@@ -540,6 +541,110 @@ s_bybit_frame(const char *frame, ct_trades_t *out)
     }
 }
 
+/* OKX trades frame → its trades (flat objects of "data"); the market is the configured spot. */
+static void
+s_okx_frame(const char *frame, ct_trades_t *out)
+{
+    if (!strstr(frame, "\"channel\":\"trades\"") || strstr(frame, "\"event\"")) {
+        return;
+    }
+    const char *p = strstr(frame, "\"data\":[");
+    if (!p) {
+        return;
+    }
+    p += strlen("\"data\":[");
+    while (*p == '{') {
+        const char *end = strchr(p, '}');
+        if (!end) {
+            return;
+        }
+        ct_trade_t *tr = s_push(out);
+        char v[64];
+        snprintf(tr->market, sizeof tr->market, "%s", "spot");
+        s_value(p, end, "instId", tr->symbol, sizeof tr->symbol);
+        s_value(p, end, "tradeId", tr->id, sizeof tr->id);
+        s_value(p, end, "px", tr->price, sizeof tr->price);
+        s_value(p, end, "sz", tr->qty, sizeof tr->qty);
+        s_value(p, end, "ts", v, sizeof v);
+        tr->ts_ms = strtoll(v, NULL, 10);
+        s_value(p, end, "side", v, sizeof v);
+        snprintf(tr->side, sizeof tr->side, "%s", strcmp(v, "buy") == 0 ? "BUY" : "SELL");
+        p = end + 1;
+        if (*p == ',') {
+            p++;
+        }
+    }
+}
+
+/* True when out already holds (symbol, id). */
+static bool
+s_has_trade(const ct_trades_t *out, const ct_trade_t *tr)
+{
+    for (size_t i = 0; i < out->count; i++) {
+        if (&out->items[i] != tr && strcmp(out->items[i].symbol, tr->symbol) == 0
+            && strcmp(out->items[i].id, tr->id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Coinbase market_trades frame → its trades: each "trades" list is newest first (taken oldest
+ * first), the side is the maker's (inverted), a snapshot repeats trades already listed (dropped).
+ */
+static void
+s_coinbase_frame(const char *frame, ct_trades_t *out)
+{
+    static const char key[] = "\"trades\":[";
+    if (!strstr(frame, "\"channel\":\"market_trades\"")) {
+        return;
+    }
+    for (const char *p = strstr(frame, key); p; p = strstr(p, key)) {
+        p += strlen(key);
+        const char *objs[1024], *ends[1024];
+        size_t k = 0;
+        while (*p == '{' && k < 1024) {
+            const char *end = strchr(p, '}');
+            if (!end) {
+                return;
+            }
+            objs[k] = p;
+            ends[k++] = end;
+            p = end + 1;
+            if (*p == ',') {
+                p++;
+            }
+        }
+        while (k-- > 0) {
+            ct_trade_t *tr = s_push(out);
+            char v[64];
+            snprintf(tr->market, sizeof tr->market, "%s", "spot");
+            s_value(objs[k], ends[k], "product_id", tr->symbol, sizeof tr->symbol);
+            s_value(objs[k], ends[k], "trade_id", tr->id, sizeof tr->id);
+            s_value(objs[k], ends[k], "price", tr->price, sizeof tr->price);
+            s_value(objs[k], ends[k], "size", tr->qty, sizeof tr->qty);
+            s_value(objs[k], ends[k], "time", v, sizeof v);
+            struct tm tm = {0};
+            int ms = 0;
+            char frac[16] = "";
+            sscanf(v, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac);
+            tm.tm_year -= 1900;
+            tm.tm_mon -= 1;
+            for (int i = 0; i < 3; i++) {
+                ms = ms * 10 + (frac[i] >= '0' && frac[i] <= '9' ? frac[i] - '0' : 0);
+            }
+            tr->ts_ms = (long long) timegm(&tm) * 1000 + ms;
+            s_value(objs[k], ends[k], "side", v, sizeof v);
+            snprintf(tr->side, sizeof tr->side, "%s", strcmp(v, "SELL") == 0 ? "BUY" : "SELL");
+            if (s_has_trade(out, tr)) {
+                out->count--;
+            }
+        }
+    }
+}
+
 void
 ct_expected(ct_t *t, const char *rel, ct_trades_t *ret)
 {
@@ -548,9 +653,19 @@ ct_expected(ct_t *t, const char *rel, ct_trades_t *ret)
     CHECK(t, root && *root, "TICKPIPE_CORPUS is not set");
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", root, rel);
+    size_t rlen = strlen(rel);
+    if (rlen > 4 && strcmp(rel + rlen - 4, ".zst") == 0) {
+        /* Compressed v2 capture: the zstd tool writes it out into the test's directory. */
+        char cmd[8192 + 64];
+        snprintf(cmd, sizeof cmd, "zstd -q -f -d -o '%s/corpus.jsonl' '%s'", t->dir, path);
+        CHECK(t, system(cmd) == 0, "'%s' failed (is zstd installed?)", cmd);
+        snprintf(path, sizeof path, "%s/corpus.jsonl", t->dir);
+    }
     char *data = spawn_read_file(path);
     CHECK(t, data, "cannot read %s", path);
     bool bybit = strstr(rel, "BYBIT") != NULL;
+    bool okx = strstr(rel, "OKX") != NULL;
+    bool coinbase = strstr(rel, "COINBASE") != NULL;
     const char *market = strstr(rel, "FUTURES")    ? "linear"
                          : strstr(rel, "DELIVERY") ? "inverse"
                                                    : "spot";
@@ -573,6 +688,10 @@ ct_expected(ct_t *t, const char *rel, ct_trades_t *ret)
         if (frame) {
             if (bybit) {
                 s_bybit_frame(frame, ret);
+            } else if (okx) {
+                s_okx_frame(frame, ret);
+            } else if (coinbase) {
+                s_coinbase_frame(frame, ret);
             } else {
                 s_binance_frame(frame, market, ret);
             }

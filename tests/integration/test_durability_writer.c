@@ -29,42 +29,42 @@
 #include "wtest.h"
 #include "xalloc.h"
 
-#define WAIT_MS         30000
-#define STOP_MS         15000
-#define KILL_WAIT_MS    5000
-#define TRADES          8       /* trades per frame */
-#define ID_STRIDE       100     /* trade id = seq * ID_STRIDE + index */
-#define T0              1786310760000000000LL
-#define NUDGE_MS        300     /* a producer that is not caught up publishes one more frame */
-#define SERVE_SLICE_MS  1       /* poll slice while publishing */
-#define PRODUCERS_MAX   4
-#define HWM             100000
-#define CONFIG_MAX      8192
-#define SQL_MAX         512
-#define A_FRAMES        2000
-#define A_DROP_PCT      10      /* frames journaled but not published */
-#define B_BEFORE_KILL   1200
-#define B_WHILE_DOWN    600
-#define B_AFTER         600
-#define C_FRAMES        1500
-#define C_SEGMENT       (16 * 1024) /* small segments, so retention deletes some */
-#define C_RETAIN        (64 * 1024)
-#define D_LOST          4       /* seqs 1..D_LOST never published anywhere */
-#define D_FRAMES        300
-#define D_FRAME_US      3000
-#define CONSUMER        "writer-dur"
+#define WAIT_MS        30000
+#define STOP_MS        15000
+#define KILL_WAIT_MS   5000
+#define TRADES         8   /* trades per frame */
+#define ID_STRIDE      100 /* trade id = seq * ID_STRIDE + index */
+#define T0             1786310760000000000LL
+#define NUDGE_MS       300 /* a producer that is not caught up publishes one more frame */
+#define SERVE_SLICE_MS 1   /* poll slice while publishing */
+#define PRODUCERS_MAX  4
+#define HWM            100000
+#define CONFIG_MAX     8192
+#define SQL_MAX        512
+#define A_FRAMES       2000
+#define A_DROP_PCT     10 /* frames journaled but not published */
+#define B_BEFORE_KILL  1200
+#define B_WHILE_DOWN   600
+#define B_AFTER        600
+#define C_FRAMES       1500
+#define C_SEGMENT      (16 * 1024) /* small segments, so retention deletes some */
+#define C_RETAIN       (64 * 1024)
+#define D_LOST         4 /* seqs 1..D_LOST never published anywhere */
+#define D_FRAMES       300
+#define D_FRAME_US     3000
+#define CONSUMER       "writer-dur"
 
 typedef struct {
-    char name[MSG_SOURCE_MAX + 1];  /* source */
+    char name[MSG_SOURCE_MAX + 1]; /* source */
     char symbol[MSG_SYMBOL_MAX + 1];
-    char replay[WTEST_PATH_MAX];    /* replay endpoint */
-    journal_t *journal;             /* NULL: a producer without journal */
-    replay_server_t *server;        /* NULL until serving */
-    zsock_t *pub;                   /* XPUB connected to the writer's SUB */
-    uint64_t seq;                   /* last seq produced */
-    uint64_t first_stored;          /* lowest seq the database must hold */
-    msg_buf_t buf;                  /* encoder */
-    unsigned seed;                  /* for drops */
+    char replay[WTEST_PATH_MAX]; /* replay endpoint */
+    journal_t *journal;          /* NULL: a producer without journal */
+    replay_server_t *server;     /* NULL until serving */
+    zsock_t *pub;                /* XPUB connected to the writer's SUB */
+    uint64_t seq;                /* last seq produced */
+    uint64_t first_stored;       /* lowest seq the database must hold */
+    msg_buf_t buf;               /* encoder */
+    unsigned seed;               /* for drops */
 } producer_t;
 
 static wtest_t s_t;
@@ -128,8 +128,8 @@ s_subscribed(zsock_t *xpub, int timeout_ms)
         }
         const char *d = (const char *) zframe_data(f);
         size_t n = zframe_size(f);
-        bool trade = n == 1 + strlen(TOPIC_TRADE) && d[0] == 1
-                     && memcmp(d + 1, TOPIC_TRADE, n - 1) == 0;
+        bool trade =
+            n == 1 + strlen(TOPIC_TRADE) && d[0] == 1 && memcmp(d + 1, TOPIC_TRADE, n - 1) == 0;
         zframe_destroy(&f);
         if (trade) {
             return true;
@@ -140,8 +140,7 @@ s_subscribed(zsock_t *xpub, int timeout_ms)
 
 /* Journal (segment_size/retain 0: defaults), PUB; the replay server only when serve. */
 static void
-s_producer_open(producer_t *p, int64_t segment_size, int64_t retain_size, bool journal,
-                bool serve)
+s_producer_open(producer_t *p, int64_t segment_size, int64_t retain_size, bool journal, bool serve)
 {
     if (journal) {
         journal_opts_t o;
@@ -265,8 +264,8 @@ s_wait_caught_up(producer_t *p)
             s_producer_emit(p, true);
         }
     }
-    WCHECK(&s_t, s_checkpoint(p) == (int64_t) p->seq, "%s: checkpoint %lld, produced %llu",
-           p->name, (long long) s_checkpoint(p), (unsigned long long) p->seq);
+    WCHECK(&s_t, s_checkpoint(p) == (int64_t) p->seq, "%s: checkpoint %lld, produced %llu", p->name,
+           (long long) s_checkpoint(p), (unsigned long long) p->seq);
 }
 
 /* The trades of p's symbol are exactly those of seqs [first_stored, seq]. */
@@ -320,9 +319,8 @@ s_wait_counter(const char *key, const char *source, int64_t min)
         snprintf(w.key, sizeof w.key, "%s", key);
     }
     bool ok = wtest_wait_beat(&s_t, CONSUMER, s_counter_at_least, &w, WAIT_MS);
-    int64_t v = s_t.beat.type == MSG_TYPE_HEARTBEAT
-                    ? wtest_counter(&s_t.beat.body.heartbeat, w.key)
-                    : -1;
+    int64_t v =
+        s_t.beat.type == MSG_TYPE_HEARTBEAT ? wtest_counter(&s_t.beat.body.heartbeat, w.key) : -1;
     WCHECK(&s_t, ok, "heartbeat %s stayed at %lld, expected >= %lld", w.key, (long long) v,
            (long long) min);
     return v;
@@ -409,10 +407,10 @@ s_killed_writer_resumes(producer_t *b)
            (long long) wtest_counter(beat, "fallbacks_total"));
     WCHECK(&s_t, wtest_counter(beat, "seq_gaps_total") == 0, "seq_gaps_total %lld",
            (long long) wtest_counter(beat, "seq_gaps_total"));
-    WPASS("SIGKILL at seq %llu (committed %lld at the kill, %lld checkpointed by then), %d "
-          "frames while down: resumed exactly, %llu trades, no duplicate",
-          (unsigned long long) (B_BEFORE_KILL), (long long) at_kill, (long long) committed,
-          B_WHILE_DOWN, (unsigned long long) b->seq * TRADES);
+    WPASS("SIGKILL after %d frames (checkpoint %lld just before, %lld committed), %d frames "
+          "while down: resumed exactly, %llu trades, no duplicate",
+          B_BEFORE_KILL, (long long) at_kill, (long long) committed, B_WHILE_DOWN,
+          (unsigned long long) b->seq * TRADES);
 }
 
 /* C: the journal no longer holds the start: one seq gap row, the rest replayed. */

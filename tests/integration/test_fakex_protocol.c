@@ -5,9 +5,15 @@
  */
 #include "test_fakex_common.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define T_POLL_US 20000 /* between two looks at a process */
 
 static void
 s_stop(fx_fixture_t *fx)
@@ -643,6 +649,106 @@ START_TEST(test_fakex_cli_sigint_exits_zero)
 }
 END_TEST
 
+/* ---- HTTP and the fixture ---- */
+
+#define T_GONE_MS 15000 /* longest wait for a process to disappear */
+
+/*
+ * A POST with neither body nor Content-Length (curl -X POST) is answered and the connection
+ * closed: the client reads the whole answer, then end of file.
+ */
+START_TEST(test_fakex_post_without_length_closes)
+{
+    fx_fixture_t fx;
+    ck_assert_int_eq(fx_fixture_start(&fx, (const char *const[]){"--synthetic", "okx/spot", NULL}),
+                     0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t) fx.port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    struct timeval tv = {.tv_sec = T_TIMEOUT_MS / 1000};
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    const char req[] = "POST /control/pause HTTP/1.1\r\nHost: x\r\n\r\n";
+    ck_assert_int_eq(write(fd, req, sizeof req - 1), (ssize_t) (sizeof req - 1));
+    char buf[4096];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) {
+        len += (size_t) n;
+    }
+    buf[len] = '\0';
+    /* n == 0: end of file; -1 (EAGAIN) would be the connection kept open until the timeout. */
+    ck_assert_msg(n == 0, "connection still open after the answer (read: %s)", strerror(errno));
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", strlen("HTTP/1.1 200")) == 0, "answer: %s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "{\"ok\":true}"));
+    close(fd);
+    s_stop(&fx);
+}
+END_TEST
+
+/* True once pid has exited (gone, or a zombie nobody reaps yet). */
+static bool
+s_gone(pid_t pid)
+{
+    if (kill(pid, 0) < 0 && errno == ESRCH) {
+        return true;
+    }
+    char path[64], stat[256] = "";
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return true;
+    }
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char *paren = strrchr(stat, ')');
+    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/*
+ * A test process that starts fakex through the fixture and then ends without stopping it
+ * (how = 0: exit() as a failed check does; 1: killed by SIGKILL, as on a timeout) leaves no
+ * fakex behind.
+ */
+START_TEST(test_fakex_fixture_child_never_outlives)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t test = fork();
+    ck_assert_int_ge(test, 0);
+    if (test == 0) {
+        close(fds[0]);
+        fx_fixture_t fx;
+        const char *args[] = {"--synthetic", "okx/spot", NULL};
+        pid_t fakex = fx_fixture_start(&fx, args) == 0 ? spawn_pid(fx.proc) : -1;
+        (void) !write(fds[1], &fakex, sizeof fakex);
+        if (_i == 1) {
+            pause();
+        }
+        exit(EXIT_FAILURE);
+    }
+    close(fds[1]);
+    pid_t fakex = -1;
+    ck_assert_int_eq(read(fds[0], &fakex, sizeof fakex), (ssize_t) sizeof fakex);
+    close(fds[0]);
+    ck_assert_int_gt(fakex, 0);
+    ck_assert(!s_gone(fakex));
+    if (_i == 1) {
+        ck_assert_int_eq(kill(test, SIGKILL), 0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(test, &status, 0), test);
+    int waited = 0;
+    while (!s_gone(fakex) && waited < T_GONE_MS) {
+        usleep(T_POLL_US);
+        waited += T_POLL_US / 1000;
+    }
+    ck_assert_msg(s_gone(fakex), "fakex %d outlived the test process that started it", (int) fakex);
+}
+END_TEST
+
 static Suite *
 fakex_protocol_suite(void)
 {
@@ -664,6 +770,8 @@ fakex_protocol_suite(void)
     tcase_add_test(tc, test_fakex_paced_replay_in_order);
     tcase_add_test(tc, test_fakex_cli_usage_and_errors);
     tcase_add_test(tc, test_fakex_cli_sigint_exits_zero);
+    tcase_add_test(tc, test_fakex_post_without_length_closes);
+    tcase_add_loop_test(tc, test_fakex_fixture_child_never_outlives, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -94,10 +94,11 @@ START_TEST(test_aggregator_bad_settings_are_config_errors)
 }
 END_TEST
 
-/* A trades endpoint that cannot be bound: construction fails, nothing leaks or crashes. */
+/* A trades endpoint that cannot be bound (its directory cannot be created): construction fails,
+ * nothing leaks or crashes. */
 START_TEST(test_aggregator_new_fails_on_unbindable_endpoint)
 {
-    config_t *cfg = s_load("endpoints:\n  aggregator_trades: \"ipc:///nonexistent-dir/x/y\"\n"
+    config_t *cfg = s_load("endpoints:\n  aggregator_trades: \"ipc:///dev/null/agg-test/y\"\n"
                            "  aggregator_pub: \"inproc://agg-test-pub\"\n"
                            "  writer_pull: \"inproc://agg-test-pull\"\n"
                            "  heartbeat: \"inproc://agg-test-hb\"\n");

@@ -496,11 +496,13 @@ s_generate(const prop_case_t *c, unsigned *seed, prop_delivery_t **ret)
             /* Late: from a few seconds up to late_max. */
             delay = 3 * SEC + (int64_t) (rand_r(seed) % 1000) * (c->late_max / 1000);
         }
-        d[n++] = (prop_delivery_t){.trade = t, .arrival = ts + delay, .order = (int) n};
+        d[n] = (prop_delivery_t){.trade = t, .arrival = ts + delay, .order = (int) n};
+        n++;
         if (rand_r(seed) % 100 < 10) {
             /* A duplicate: the other feed, a backfill overlap, a re-sent snapshot. */
             int64_t again = ts + delay + (int64_t) (rand_r(seed) % 1000) * (c->late_max / 1000);
-            d[n++] = (prop_delivery_t){.trade = t, .arrival = again, .order = (int) n};
+            d[n] = (prop_delivery_t){.trade = t, .arrival = again, .order = (int) n};
+            n++;
         }
     }
     qsort(d, n, sizeof *d, s_cmp_delivery);

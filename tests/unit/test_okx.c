@@ -156,8 +156,8 @@ static const char *
 s_frame(const char *trades)
 {
     static char buf[2048];
-    snprintf(buf, sizeof buf, "{\"arg\":{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"},\"data\":[%s]}",
-             trades);
+    snprintf(buf, sizeof buf,
+             "{\"arg\":{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"},\"data\":[%s]}", trades);
     return buf;
 }
 

@@ -6,11 +6,17 @@
 
 #include <check.h>
 #include <errno.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
+#include "journal.h"
 #include "topic.h"
 #include "wire.h"
 
@@ -211,6 +217,132 @@ START_TEST(test_outbox_deadline_ring_under_churn)
 }
 END_TEST
 
+/* ---- with a journal ---- */
+
+#define JTEST_PRIOR 5 /* records already in the journal, as after a restart */
+
+static char s_jdir[64];
+static journal_t *s_journal;
+
+static int
+s_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+static void
+s_open_journal(void)
+{
+    snprintf(s_jdir, sizeof s_jdir, "/tmp/test-outbox-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_jdir));
+    journal_opts_t opts;
+    journal_opts_default(&opts);
+    opts.fsync = JOURNAL_FSYNC_NONE;
+    char err[JOURNAL_ERROR_MAX];
+    ck_assert_int_eq(journal_open(s_jdir, &opts, &s_journal, err, sizeof err), 0);
+    for (uint64_t seq = 1; seq <= JTEST_PRIOR; seq++) {
+        ck_assert_int_eq(journal_append(s_journal, seq, "trade.x", "old", 3), 0);
+    }
+}
+
+static void
+teardown_journal(void)
+{
+    teardown();
+    journal_close(&s_journal);
+    (void) nftw(s_jdir, s_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+START_TEST(test_outbox_journal_continues_seq)
+{
+    s_open(2, CLOCK_NS_PER_SEC, 2);
+    s_open_journal();
+    outbox_set_journal(s_box, s_journal);
+    s_next_seq = JTEST_PRIOR + 1;
+    msg_trade_t a = s_trade("BTCUSDT", 1), b = s_trade("BTCUSDT", 2);
+    outbox_add(s_box, 0, &a, 0);
+    outbox_add(s_box, 0, &b, 0);
+    msg_gap_t g;
+    memset(&g, 0, sizeof g);
+    g.inst = a.inst;
+    snprintf(g.reason, sizeof g.reason, "test");
+    outbox_gap(s_box, 0, &g);
+    ck_assert_uint_eq(journal_last_seq(s_journal), JTEST_PRIOR + 2);
+
+    /* What was published is what was journaled, byte for byte, under the same topic. */
+    journal_iter_t *it = NULL;
+    ck_assert_int_eq(journal_iter_new(s_journal, JTEST_PRIOR + 1, &it, NULL, 0), 0);
+    for (uint64_t seq = JTEST_PRIOR + 1; seq <= JTEST_PRIOR + 2; seq++) {
+        msg_t m, jm;
+        char topic[TOPIC_MAX];
+        ck_assert(s_try_recv(&m, topic));
+        journal_record_t rec;
+        ck_assert_int_eq(journal_iter_next(it, &rec), 1);
+        ck_assert_uint_eq(rec.seq, seq);
+        ck_assert_str_eq(rec.topic, topic);
+        ck_assert_int_eq(msg_decode(rec.payload, rec.size, rec.size, &jm, NULL), 0);
+        ck_assert_uint_eq(jm.seq, m.seq);
+        ck_assert_int_eq(jm.type, m.type);
+        ck_assert_int_eq(jm.sent_ns, m.sent_ns);
+        msg_finish(&jm);
+        msg_finish(&m);
+    }
+    journal_iter_destroy(&it);
+    outbox_stats_t st;
+    outbox_stats(s_box, &st);
+    ck_assert_uint_eq(st.seq, JTEST_PRIOR + 2);
+    ck_assert_uint_eq(st.trades_total, 2);
+    ck_assert_uint_eq(st.gaps_total, 1);
+    ck_assert_uint_eq(st.journal_errors, 0);
+}
+END_TEST
+
+/* A journal that cannot write (file size limit: EFBIG) gets nothing published; the retry does. */
+START_TEST(test_outbox_journal_refusal_keeps_batch)
+{
+    s_open(2, CLOCK_NS_PER_SEC, 1);
+    s_open_journal();
+    outbox_set_journal(s_box, s_journal);
+    s_next_seq = JTEST_PRIOR + 1;
+    journal_stats_t js;
+    journal_stats(s_journal, &js);
+    struct rlimit old, tight = {.rlim_cur = (rlim_t) js.size_bytes, .rlim_max = RLIM_INFINITY};
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tight.rlim_max = old.rlim_max;
+    (void) signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &tight), 0);
+    msg_trade_t a = s_trade("BTCUSDT", 1), b = s_trade("BTCUSDT", 2), c = s_trade("BTCUSDT", 3);
+    outbox_add(s_box, 0, &a, 0);
+    outbox_add(s_box, 0, &b, 0); /* full: the journal refuses it */
+    outbox_add(s_box, 0, &c, 0); /* behind a full refused batch: dropped */
+    msg_t m;
+    char topic[TOPIC_MAX];
+    ck_assert(!s_try_recv(&m, topic));
+    outbox_stats_t st;
+    outbox_stats(s_box, &st);
+    ck_assert_uint_ge(st.journal_errors, 2);
+    ck_assert_uint_eq(st.dropped, 1);
+    ck_assert_uint_eq(st.seq, JTEST_PRIOR);
+    ck_assert_uint_eq(journal_last_seq(s_journal), JTEST_PRIOR);
+    ck_assert_int_ne(outbox_next_deadline(s_box), OUTBOX_NO_DEADLINE);
+
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    (void) outbox_flush_due(s_box, clock_mono_ns() + CLOCK_NS_PER_SEC);
+    ck_assert(s_try_recv(&m, topic));
+    ck_assert_uint_eq(m.body.trades.count, 2);
+    ck_assert_str_eq(m.body.trades.items[0].trade_id, "1");
+    ck_assert_str_eq(m.body.trades.items[1].trade_id, "2");
+    msg_finish(&m);
+    ck_assert_uint_eq(journal_last_seq(s_journal), JTEST_PRIOR + 1);
+    outbox_stats(s_box, &st);
+    ck_assert_uint_eq(st.trades_total, 2);
+    ck_assert_uint_eq(st.pending, 0);
+}
+END_TEST
+
 static Suite *
 outbox_suite(void)
 {
@@ -224,6 +356,12 @@ outbox_suite(void)
     tcase_add_test(tc, test_outbox_zero_batch_time_sends_at_once);
     tcase_add_test(tc, test_outbox_deadline_ring_under_churn);
     suite_add_tcase(s, tc);
+    TCase *tj = tcase_create("journal");
+    tcase_add_checked_fixture(tj, NULL, teardown_journal);
+    tcase_set_timeout(tj, 30);
+    tcase_add_test(tj, test_outbox_journal_continues_seq);
+    tcase_add_test(tj, test_outbox_journal_refusal_keeps_batch);
+    suite_add_tcase(s, tj);
     return s;
 }
 

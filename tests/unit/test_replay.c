@@ -897,7 +897,6 @@ START_TEST(test_replay_client_retries_until_producer_up)
 }
 END_TEST
 
-
 /* A live frame as the producer would publish it, not journaled (a producer without one). */
 static msg_t
 s_live(uint64_t seq)

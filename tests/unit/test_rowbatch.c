@@ -210,6 +210,65 @@ START_TEST(test_rowbatch_profile_gap_levels)
 }
 END_TEST
 
+/* A borrowed message (a replay delivery): copied, never modified, still the caller's. */
+START_TEST(test_rowbatch_add_copy_borrows)
+{
+    rowbatch_t *b = rowbatch_new();
+    msg_t m = s_trades("collector-a", 9, "binance", "BTCUSDT", 2, 40);
+    msg_trade_t *items = m.body.trades.items;
+    ck_assert_int_eq(rowbatch_add_copy(b, &m, NULL), 2);
+    ck_assert_ptr_eq(m.body.trades.items, items);
+    ck_assert_uint_eq(m.body.trades.count, 2);
+    msg_finish(&m);
+    msg_t p = {.version = MSG_VERSION, .type = MSG_TYPE_PROFILE, .seq = 3, .source = "agg"};
+    snprintf(p.body.profile.inst.exchange, sizeof p.body.profile.inst.exchange, "binance");
+    snprintf(p.body.profile.inst.symbol, sizeof p.body.profile.inst.symbol, "BTCUSDT");
+    p.body.profile.count = 2;
+    p.body.profile.items = xcalloc(2, sizeof(msg_profile_bin_t));
+    p.body.profile.items[1].index = 77;
+    ck_assert_int_eq(rowbatch_add_copy(b, &p, NULL), 2);
+    ck_assert_ptr_nonnull(p.body.profile.items);
+    /* The batch has its own bins: freeing the message's leaves them intact. */
+    msg_finish(&p);
+    ck_assert_ptr_nonnull(rowbatch_profiles(b)[0].items);
+    ck_assert_int_eq(rowbatch_profiles(b)[0].items[1].index, 77);
+    ck_assert_uint_eq(rowbatch_trade_count(b), 2);
+    ck_assert_str_eq(rowbatch_trades(b)[1].trade_id, "41");
+    rowbatch_destroy(&b);
+}
+END_TEST
+
+/* A seq gap: one row without instrument, and the source's checkpoint moves past it. */
+START_TEST(test_rowbatch_seq_gap)
+{
+    rowbatch_t *b = rowbatch_new();
+    msg_t m = s_trades("collector-a", 4, "binance", "BTCUSDT", 1, 1);
+    ck_assert_int_eq(rowbatch_add(b, &m, NULL), 1);
+    const char *why = NULL;
+    ck_assert_int_eq(rowbatch_add_seq_gap(b, "collector-a", 5, 20, 1, 2, "lost", &why), 1);
+    ck_assert_int_eq(rowbatch_add_seq_gap(b, "collector-b", 1, 3, 1, 2, "lost", &why), 1);
+    ck_assert_uint_eq(rowbatch_rows(b), 3);
+    ck_assert_uint_eq(rowbatch_gap_count(b), 2);
+    ck_assert_uint_eq(rowbatch_instrument_count(b), 1);
+    const rowbatch_gap_t *g = rowbatch_gaps(b);
+    ck_assert_uint_eq(g[0].from_seq, 5);
+    ck_assert_uint_eq(g[0].to_seq, 20);
+    ck_assert_str_eq(g[0].gap.reason, "lost");
+    ck_assert_str_eq(g[0].gap.inst.exchange, "");
+    ck_assert_uint_eq(rowbatch_source(b, 0)->last_seq, 20);
+    ck_assert(rowbatch_source(b, 0)->increasing);
+    ck_assert_str_eq(rowbatch_source(b, g[1].source)->name, "collector-b");
+    ck_assert_uint_eq(rowbatch_source(b, 1)->trade_frames, 0);
+    ck_assert_int_eq(rowbatch_add_seq_gap(b, "collector-a", 0, 3, 1, 2, "x", &why), -EINVAL);
+    ck_assert_int_eq(rowbatch_add_seq_gap(b, "collector-a", 4, 3, 1, 2, "x", &why), -EINVAL);
+    ck_assert_int_eq(rowbatch_add_seq_gap(b, "bad\x01name", 1, 3, 1, 2, "x", &why), -EINVAL);
+    ck_assert_int_eq(rowbatch_add_seq_gap(b, "collector-a", 21, 22, 1, 2, "\x7f", &why), -EINVAL);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_uint_eq(rowbatch_gap_count(b), 2);
+    rowbatch_destroy(&b);
+}
+END_TEST
+
 START_TEST(test_rowbatch_clean_text)
 {
     ck_assert(rowbatch_is_clean_text(""));
@@ -238,6 +297,8 @@ rowbatch_suite(void)
     tcase_add_test(tc, test_rowbatch_rejects_unfit);
     tcase_add_test(tc, test_rowbatch_profile_gap_levels);
     tcase_add_test(tc, test_rowbatch_clean_text);
+    tcase_add_test(tc, test_rowbatch_add_copy_borrows);
+    tcase_add_test(tc, test_rowbatch_seq_gap);
     suite_add_tcase(s, tc);
     return s;
 }

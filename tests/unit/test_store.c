@@ -511,7 +511,6 @@ START_TEST(test_store_gaps_once)
 }
 END_TEST
 
-
 /* A hole in a producer's seqs: one row without instrument, once, and the checkpoint past it. */
 START_TEST(test_store_seq_gap_once)
 {

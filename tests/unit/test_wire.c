@@ -157,6 +157,31 @@ START_TEST(test_wire_heartbeat_carries_counters)
 }
 END_TEST
 
+/* A socket in a directory that does not exist yet: wire_bind creates the directory. */
+START_TEST(test_wire_bind_creates_ipc_directory)
+{
+    char dir[] = "/tmp/test-wire-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char ep[256];
+    snprintf(ep, sizeof ep, "ipc://%s/run/deeper/sock", dir);
+    zsock_t *pull = zsock_new(ZMQ_PULL);
+    ck_assert_int_eq(wire_bind(pull, ep), 0);
+    zsock_t *push = zsock_new(ZMQ_PUSH);
+    ck_assert_int_eq(zsock_connect(push, "%s", ep), 0);
+    zstr_sendx(push, "topic", "payload", NULL);
+    char *a = NULL, *b = NULL;
+    ck_assert_int_eq(zstr_recvx(pull, &a, &b, NULL), 2);
+    ck_assert_str_eq(b, "payload");
+    zstr_free(&a);
+    zstr_free(&b);
+    zsock_destroy(&push);
+    zsock_destroy(&pull);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -169,6 +194,7 @@ wire_suite(void)
     tcase_add_test(tc, test_wire_bad_frames_do_not_desync);
     tcase_add_test(tc, test_wire_oversized_frame_rejected);
     tcase_add_test(tc, test_wire_heartbeat_carries_counters);
+    tcase_add_test(tc, test_wire_bind_creates_ipc_directory);
     suite_add_tcase(s, tc);
     return s;
 }
