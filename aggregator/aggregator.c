@@ -541,8 +541,7 @@ s_deliver(const msg_t *m, bool replayed, void *arg)
 }
 
 static void
-s_on_seq_gap(const char *source, uint64_t from_seq, uint64_t to_seq, const char *reason,
-             void *arg)
+s_on_seq_gap(const char *source, uint64_t from_seq, uint64_t to_seq, const char *reason, void *arg)
 {
     aggregator_t *self = arg;
     uint32_t suppressed = 0;

@@ -9,8 +9,8 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define INPUT_TICK_MS  100                      /* replay_client_tick period */
-#define INPUT_GIVE_UP  (5 * CLOCK_NS_PER_SEC)   /* silent replay endpoint: follow live */
+#define INPUT_TICK_MS 100                    /* replay_client_tick period */
+#define INPUT_GIVE_UP (5 * CLOCK_NS_PER_SEC) /* silent replay endpoint: follow live */
 
 struct input {
     replay_client_t *client; /* owned */
@@ -99,7 +99,8 @@ s_watch(input_t *self, bool on)
 {
     size_t n = replay_client_source_count(self->client);
     for (size_t i = 0; i < n; i++) {
-        zsock_t *sock = replay_client_sock(self->client, replay_client_source_name(self->client, i));
+        zsock_t *sock =
+            replay_client_sock(self->client, replay_client_source_name(self->client, i));
         if (!sock) {
             continue;
         }

@@ -524,7 +524,8 @@ s_run_input(const char *dir, const char *config, msg_trade_t *trades)
     s_agg = s_start(config);
     c.pub = s_trade_source(dir);
     for (; frame * INPUT_FRAME < TRADES; frame++) {
-        bool live = (frame + 1) % INPUT_DROP != 0;
+        /* A lost last frame would show only with the next one: keep the last live. */
+        bool live = (frame + 1) % INPUT_DROP != 0 || (frame + 1) * INPUT_FRAME >= TRADES;
         s_collector_emit(&c, trades, frame * INPUT_FRAME, (frame + 1) * INPUT_FRAME, live);
         (void) replay_server_handle(c.server);
     }
