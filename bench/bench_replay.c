@@ -79,12 +79,22 @@ s_checkpoint(void)
                                " WHERE consumer = '" BENCH_CONSUMER "'");
 }
 
+static bool
+s_db_up(const msg_heartbeat_t *beat, void *arg)
+{
+    const char *db = wtest_label(beat, "db");
+    return db && strcmp(db, "up") == 0;
+}
+
 /* Start the writer, serve until its checkpoint is last; seconds from start to done. */
 static double
 s_catch_up(replay_server_t *server, uint64_t last)
 {
     int64_t t0 = clock_mono_ns();
     wtest_start_writer(&s_t, BENCH_CONSUMER, NULL);
+    /* db=up comes after the migrations: the checkpoint table exists from then on. */
+    WCHECK(&s_t, wtest_wait_beat(&s_t, BENCH_CONSUMER, s_db_up, NULL, BENCH_WAIT_MS),
+           "the writer did not connect");
     zpoller_t *p = zpoller_new(replay_server_sock(server), NULL);
     int64_t deadline = t0 + (int64_t) BENCH_WAIT_MS * CLOCK_NS_PER_MS;
     int64_t next_poll = 0;

@@ -484,7 +484,8 @@ s_check_safety(void)
         {CHAOS_KILL_WRITER, collector,
          "the collector must journal the trades it publishes while the writer is down"},
         {CHAOS_KILL_AGGREGATOR, collector && aggregator,
-         "the collector must journal its trades and the aggregator its output and state"},
+         "the collector must journal its trades and the aggregator its output (bars and levels "
+         "then also need its snapshots and input replay, which the comparison checks)"},
         {CHAOS_KILL_COLLECTOR, collector, "the collector must journal and REST-fill"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
