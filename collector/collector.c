@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <czmq.h>
 #include <libwebsockets.h>
@@ -18,6 +17,7 @@
 #include "durable.h"
 #include "exchange.h"
 #include "feed.h"
+#include "fsutil.h"
 #include "log.h"
 #include "outbox.h"
 #include "plan.h"
@@ -135,25 +135,6 @@ collector_check(const config_t *cfg, const char *name)
         return -EINVAL;
     }
     return 0;
-}
-
-/* Make the directory an ipc:// endpoint lives in (best effort: bind reports what fails). */
-static void
-s_ipc_dir(const char *endpoint)
-{
-    static const char scheme[] = "ipc://";
-    if (strncmp(endpoint, scheme, sizeof scheme - 1) != 0) {
-        return;
-    }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", endpoint + sizeof scheme - 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            (void) mkdir(path, 0755);
-            *p = '/';
-        }
-    }
 }
 
 /* ---- output ---- */
@@ -563,7 +544,7 @@ s_pub(const config_t *cfg, const config_collector_t *cc)
         return NULL;
     }
     wire_set_hwm(pub, (int) cfg->endpoints.sndhwm, (int) cfg->endpoints.rcvhwm);
-    s_ipc_dir(cc->pub_endpoint);
+    (void) fsutil_prepare_endpoint(cc->pub_endpoint); /* bind reports what fails */
     if (zsock_bind(pub, "%s", cc->pub_endpoint) < 0) {
         log_error("zsock_bind('%s') failed: %s", cc->pub_endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&pub);

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <czmq.h>
 
 #include "clock.h"
+#include "fsutil.h"
 #include "log.h"
 #include "replay_server.h"
 #include "xalloc.h"
@@ -42,24 +42,6 @@ struct durable {
 #define DURABLE_LOG_INTERVAL (10 * CLOCK_NS_PER_SEC)
 
 /* Make the directory an ipc:// endpoint lives in (bind reports what fails). */
-static void
-s_ipc_dir(const char *endpoint)
-{
-    static const char scheme[] = "ipc://";
-    if (strncmp(endpoint, scheme, sizeof scheme - 1) != 0) {
-        return;
-    }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", endpoint + sizeof scheme - 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            (void) mkdir(path, 0755);
-            *p = '/';
-        }
-    }
-}
-
 int
 durable_open(const config_t *cfg, const char *name, durable_t **ret)
 {
@@ -96,7 +78,7 @@ durable_open(const config_t *cfg, const char *name, durable_t **ret)
         log_warn("journal '%s': %llu bytes of torn tail truncated at recovery", dir,
                  (unsigned long long) js.truncated_bytes);
     }
-    s_ipc_dir(cc->replay_endpoint);
+    (void) fsutil_prepare_endpoint(cc->replay_endpoint); /* bind reports what fails */
     self->server = replay_server_new(cc->replay_endpoint, NULL);
     if (!self->server) {
         rc = errno ? -errno : -EIO;
