@@ -70,12 +70,21 @@ s_num(char *buf, size_t size, double v)
     snprintf(buf, size, "%.3f", v);
 }
 
-/* The exposition name of worker counter key (after the prefix). */
-static void
-s_worker_name(const char *key, char *buf, size_t size)
+/*
+ * The exposition name of worker counter key (after the prefix) and its item: a key
+ * "replay_lag_frames.collector-binance" is the family replay_lag_frames with the label
+ * item="collector-binance", so per-source and per-symbol values stay one typed family.
+ */
+void
+metrics_worker_name(const char *key, char *buf, size_t size, char *item, size_t item_size)
 {
+    char base[MSG_KEY_MAX + 1];
     char clean[MSG_KEY_MAX + 1];
-    metrics_sanitize_name(key, clean, sizeof clean);
+    const char *dot = strchr(key, '.');
+    size_t n = dot ? (size_t) (dot - key) : strlen(key);
+    snprintf(base, sizeof base, "%.*s", (int) n, key);
+    snprintf(item, item_size, "%s", dot ? dot + 1 : "");
+    metrics_sanitize_name(base, clean, sizeof clean);
     bool reserved = clean[0] >= '0' && clean[0] <= '9';
     for (size_t i = 0; s_reserved[i] && !reserved; i++) {
         reserved = strncmp(clean, s_reserved[i], strlen(s_reserved[i])) == 0;
@@ -94,17 +103,18 @@ s_is_counter(const char *name)
 static void
 s_worker_families(FILE *f, const program_info_t *infos, size_t count)
 {
-    /* Each distinct name once, in first-seen order, with every program's sample. */
+    /* Each distinct family once, in first-seen order, with every program's samples. */
     size_t total = 0;
     for (size_t p = 0; p < count; p++) {
         total += infos[p].counter_count;
     }
     char(*names)[METRICS_NAME_MAX] = xcalloc(total ? total : 1, sizeof *names);
     size_t n = 0;
+    char item[MSG_KEY_MAX + 1];
     for (size_t p = 0; p < count; p++) {
         for (uint32_t i = 0; i < infos[p].counter_count; i++) {
             char name[METRICS_NAME_MAX];
-            s_worker_name(infos[p].counters[i].key, name, sizeof name);
+            metrics_worker_name(infos[p].counters[i].key, name, sizeof name, item, sizeof item);
             bool seen = false;
             for (size_t k = 0; k < n && !seen; k++) {
                 seen = strcmp(names[k], name) == 0;
@@ -119,13 +129,18 @@ s_worker_families(FILE *f, const program_info_t *infos, size_t count)
         s_family(f, names[k], counter ? "counter" : "gauge", "Reported by the worker.");
         for (size_t p = 0; p < count; p++) {
             for (uint32_t i = 0; i < infos[p].counter_count; i++) {
-                char name[METRICS_NAME_MAX], v[32];
-                s_worker_name(infos[p].counters[i].key, name, sizeof name);
-                if (strcmp(name, names[k]) == 0) {
-                    snprintf(v, sizeof v, "%" PRId64, infos[p].counters[i].value);
-                    s_sample_program(f, names[k], infos[p].name, v);
-                    break;
+                char name[METRICS_NAME_MAX];
+                metrics_worker_name(infos[p].counters[i].key, name, sizeof name, item, sizeof item);
+                if (strcmp(name, names[k]) != 0) {
+                    continue;
                 }
+                fprintf(f, "%s%s{program=\"", METRICS_PREFIX, names[k]);
+                s_label_value(f, infos[p].name);
+                if (item[0]) {
+                    fputs("\",item=\"", f);
+                    s_label_value(f, item);
+                }
+                fprintf(f, "\"} %" PRId64 "\n", infos[p].counters[i].value);
             }
         }
     }

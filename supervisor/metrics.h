@@ -39,4 +39,11 @@ char *metrics_render(program_t *const *programs, size_t count, int64_t now_ns,
 /* Write name sanitised for Prometheus into buf (size bytes). Returns buf. */
 char *metrics_sanitize_name(const char *name, char *buf, size_t size);
 
+/*
+ * The family name (after the tickpipe_ prefix) of a worker counter key, and its item: the text
+ * after the first '.', exported as the label item="..." ("" when the key has no dot). So
+ * "replay_lag_frames.collector-binance" is family replay_lag_frames, item collector-binance.
+ */
+void metrics_worker_name(const char *key, char *buf, size_t size, char *item, size_t item_size);
+
 #endif

@@ -66,6 +66,23 @@ START_TEST(test_metrics_programs_states)
 }
 END_TEST
 
+/* Per-source and per-symbol worker values ("key.item") are one family with an item label. */
+START_TEST(test_metrics_worker_items_are_labels)
+{
+    char name[128], item[64];
+    metrics_worker_name("replay_lag_frames.collector-binance", name, sizeof name, item,
+                        sizeof item);
+    ck_assert_str_eq(name, "replay_lag_frames");
+    ck_assert_str_eq(item, "collector-binance");
+    metrics_worker_name("replay_requests_total.a.b", name, sizeof name, item, sizeof item);
+    ck_assert_str_eq(name, "replay_requests_total");
+    ck_assert_str_eq(item, "a.b");
+    metrics_worker_name("rows_total", name, sizeof name, item, sizeof item);
+    ck_assert_str_eq(name, "rows_total");
+    ck_assert_str_eq(item, "");
+}
+END_TEST
+
 START_TEST(test_metrics_sanitize_name)
 {
     char buf[32];
@@ -114,6 +131,7 @@ metrics_suite(void)
     tcase_add_test(tc, test_metrics_without_programs);
     tcase_add_test(tc, test_metrics_programs_states);
     tcase_add_test(tc, test_metrics_sanitize_name);
+    tcase_add_test(tc, test_metrics_worker_items_are_labels);
     tcase_add_test(tc, test_metrics_checker_rejects_bad_text);
     suite_add_tcase(s, tc);
     return s;
