@@ -144,25 +144,6 @@ typedef struct {
     exchange_value_t f[BYBIT_VALUES_MAX]; /* captured fields */
 } bybit_state_t;
 
-static bool
-s_take_side(exchange_result_t *out, const char *field, const exchange_value_t *v, msg_side_t *dst)
-{
-    if (exchange_value_is(v, "Buy")) {
-        *dst = MSG_SIDE_BUY;
-        return true;
-    }
-    if (exchange_value_is(v, "Sell")) {
-        *dst = MSG_SIDE_SELL;
-        return true;
-    }
-    if (v->type == EXCHANGE_VAL_NONE || v->type == EXCHANGE_VAL_NULL) {
-        exchange_result_fail(out, EXCHANGE_ERR_MISSING, field, "", "required field is absent");
-    } else {
-        exchange_result_fail(out, EXCHANGE_ERR_FIELD, field, v->text, "side is not Buy or Sell");
-    }
-    return false;
-}
-
 static void
 s_trade(bybit_state_t *st)
 {
@@ -179,7 +160,7 @@ s_trade(bybit_state_t *st)
         && exchange_take_price(out, l->names[l->price], &f[l->price], &t.price)
         && exchange_take_qty(out, l->names[l->qty], &f[l->qty], &t.qty)
         && exchange_take_ms(out, l->names[l->time], &f[l->time], &t.ts_exchange_ns)
-        && s_take_side(out, l->names[l->side], &f[l->side], &t.side)) {
+        && exchange_take_side(out, l->names[l->side], &f[l->side], "Buy", "Sell", false, &t.side)) {
         *exchange_result_push(out) = t;
     }
 }
@@ -390,11 +371,7 @@ s_rest_parse(const exchange_spec_t *spec, const char *symbol, const char *body, 
         return -EPROTO;
     }
     /* Newest first on the wire; oldest first for everyone else. */
-    for (size_t i = first, j = out->count; i + 1 < j; i++, j--) {
-        msg_trade_t tmp = out->items[i];
-        out->items[i] = out->items[j - 1];
-        out->items[j - 1] = tmp;
-    }
+    exchange_result_reverse(out, first);
     return 0;
 }
 

@@ -82,26 +82,6 @@ s_field(const coinbase_state_t *st, const char *path, size_t len)
     return -1;
 }
 
-/* The taker side: the opposite of the maker side Coinbase reports. */
-static bool
-s_take_side(exchange_result_t *out, const exchange_value_t *v, msg_side_t *dst)
-{
-    if (exchange_value_is(v, "BUY")) {
-        *dst = MSG_SIDE_SELL;
-        return true;
-    }
-    if (exchange_value_is(v, "SELL")) {
-        *dst = MSG_SIDE_BUY;
-        return true;
-    }
-    if (v->type == EXCHANGE_VAL_NONE || v->type == EXCHANGE_VAL_NULL) {
-        exchange_result_fail(out, EXCHANGE_ERR_MISSING, "side", "", "required field is absent");
-    } else {
-        exchange_result_fail(out, EXCHANGE_ERR_FIELD, "side", v->text, "side is not BUY or SELL");
-    }
-    return false;
-}
-
 static bool
 s_take_time(exchange_result_t *out, const exchange_value_t *v, int64_t *dst)
 {
@@ -131,19 +111,8 @@ s_trade(coinbase_state_t *st)
         && exchange_take_price(out, "price", &f[COINBASE_F_PRICE], &t.price)
         && exchange_take_qty(out, "size", &f[COINBASE_F_SIZE], &t.qty)
         && s_take_time(out, &f[COINBASE_F_TIME], &t.ts_exchange_ns)
-        && s_take_side(out, &f[COINBASE_F_SIDE], &t.side)) {
+        && exchange_take_side(out, "side", &f[COINBASE_F_SIDE], "BUY", "SELL", true, &t.side)) {
         *exchange_result_push(out) = t;
-    }
-}
-
-/* Turn the trades appended since first (newest first) around. */
-static void
-s_reverse(exchange_result_t *out, size_t first)
-{
-    for (size_t i = first, j = out->count; i + 1 < j; i++, j--) {
-        msg_trade_t tmp = out->items[i];
-        out->items[i] = out->items[j - 1];
-        out->items[j - 1] = tmp;
     }
 }
 
@@ -164,7 +133,7 @@ s_cb(struct lejp_ctx *ctx, char reason)
     case LEJPCB_ARRAY_END:
         if (st->depth == st->list_depth) {
             st->list_depth = 0;
-            s_reverse(st->out, st->list_first);
+            exchange_result_reverse(st->out, st->list_first);
         }
         st->depth--;
         return 0;

@@ -53,6 +53,38 @@ exchange_find(config_exchange_t id)
     return NULL;
 }
 
+void
+exchange_result_reverse(exchange_result_t *self, size_t first)
+{
+    for (size_t i = first, j = self->count; i + 1 < j; i++, j--) {
+        msg_trade_t tmp = self->items[i];
+        self->items[i] = self->items[j - 1];
+        self->items[j - 1] = tmp;
+    }
+}
+
+bool
+exchange_take_side(exchange_result_t *out, const char *field, const exchange_value_t *v,
+                   const char *buy, const char *sell, bool is_maker, msg_side_t *dst)
+{
+    char reason[64];
+    if (exchange_value_is(v, buy)) {
+        *dst = is_maker ? MSG_SIDE_SELL : MSG_SIDE_BUY;
+        return true;
+    }
+    if (exchange_value_is(v, sell)) {
+        *dst = is_maker ? MSG_SIDE_BUY : MSG_SIDE_SELL;
+        return true;
+    }
+    if (v->type == EXCHANGE_VAL_NONE || v->type == EXCHANGE_VAL_NULL) {
+        exchange_result_fail(out, EXCHANGE_ERR_MISSING, field, "", "required field is absent");
+        return false;
+    }
+    snprintf(reason, sizeof reason, "side is not %s or %s", buy, sell);
+    exchange_result_fail(out, EXCHANGE_ERR_FIELD, field, v->text, reason);
+    return false;
+}
+
 const char *
 exchange_err_name(exchange_err_t kind)
 {

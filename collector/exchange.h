@@ -177,6 +177,17 @@ msg_trade_t *exchange_result_push(exchange_result_t *self);
 void exchange_result_fail(exchange_result_t *self, exchange_err_t kind, const char *field,
                           const char *value, const char *reason);
 
+/* Turn the trades appended since first around (exchanges that send newest first). */
+void exchange_result_reverse(exchange_result_t *self, size_t first);
+
+/*
+ * Read a side field: v equal to buy gives MSG_SIDE_BUY, to sell MSG_SIDE_SELL, swapped when
+ * is_maker (the exchange reports the maker's side: Coinbase). Anything else is a counted
+ * rejection naming field. true when *dst was written.
+ */
+bool exchange_take_side(exchange_result_t *out, const char *field, const exchange_value_t *v,
+                        const char *buy, const char *sell, bool is_maker, msg_side_t *dst);
+
 /* Counter name of an error kind: "malformed", "missing_field", "bad_price", ... */
 const char *exchange_err_name(exchange_err_t kind);
 

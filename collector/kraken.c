@@ -67,25 +67,6 @@ typedef struct {
     bool saw_list;                      /* root[1] was an array */
 } kraken_state_t;
 
-static bool
-s_take_side(exchange_result_t *out, const exchange_value_t *v, msg_side_t *dst)
-{
-    if (exchange_value_is(v, "b")) {
-        *dst = MSG_SIDE_BUY;
-        return true;
-    }
-    if (exchange_value_is(v, "s")) {
-        *dst = MSG_SIDE_SELL;
-        return true;
-    }
-    if (v->type == EXCHANGE_VAL_NONE || v->type == EXCHANGE_VAL_NULL) {
-        exchange_result_fail(out, EXCHANGE_ERR_MISSING, "side", "", "required field is absent");
-    } else {
-        exchange_result_fail(out, EXCHANGE_ERR_FIELD, "side", v->text, "side is not b or s");
-    }
-    return false;
-}
-
 /* "1618678142.557535" (seconds, optional fraction of up to 9 digits) to ns. */
 static bool
 s_take_time(exchange_result_t *out, const exchange_value_t *v, int64_t *dst)
@@ -151,7 +132,8 @@ s_trade(kraken_state_t *st)
     if (exchange_take_price(out, s_tnames[KRAKEN_T_PRICE], &t[KRAKEN_T_PRICE], &tr.price)
         && exchange_take_qty(out, s_tnames[KRAKEN_T_VOLUME], &t[KRAKEN_T_VOLUME], &tr.qty)
         && s_take_time(out, &t[KRAKEN_T_TIME], &tr.ts_exchange_ns)
-        && s_take_side(out, &t[KRAKEN_T_SIDE], &tr.side) && s_take_id(out, t, tr.trade_id)) {
+        && exchange_take_side(out, "side", &t[KRAKEN_T_SIDE], "b", "s", false, &tr.side)
+        && s_take_id(out, t, tr.trade_id)) {
         *exchange_result_push(out) = tr;
     }
 }

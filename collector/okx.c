@@ -80,25 +80,6 @@ s_field(const char *path, size_t len)
     return -1;
 }
 
-static bool
-s_take_side(exchange_result_t *out, const exchange_value_t *v, msg_side_t *dst)
-{
-    if (exchange_value_is(v, "buy")) {
-        *dst = MSG_SIDE_BUY;
-        return true;
-    }
-    if (exchange_value_is(v, "sell")) {
-        *dst = MSG_SIDE_SELL;
-        return true;
-    }
-    if (v->type == EXCHANGE_VAL_NONE || v->type == EXCHANGE_VAL_NULL) {
-        exchange_result_fail(out, EXCHANGE_ERR_MISSING, "side", "", "required field is absent");
-    } else {
-        exchange_result_fail(out, EXCHANGE_ERR_FIELD, "side", v->text, "side is not buy or sell");
-    }
-    return false;
-}
-
 static void
 s_trade(okx_state_t *st)
 {
@@ -114,7 +95,7 @@ s_trade(okx_state_t *st)
         && exchange_take_price(out, s_names[OKX_F_PRICE], &f[OKX_F_PRICE], &t.price)
         && exchange_take_qty(out, s_names[OKX_F_QTY], &f[OKX_F_QTY], &t.qty)
         && exchange_take_ms(out, s_names[OKX_F_TIME], &f[OKX_F_TIME], &t.ts_exchange_ns)
-        && s_take_side(out, &f[OKX_F_SIDE], &t.side)) {
+        && exchange_take_side(out, "side", &f[OKX_F_SIDE], "buy", "sell", false, &t.side)) {
         *exchange_result_push(out) = t;
     }
 }
@@ -328,11 +309,7 @@ s_rest_parse(const exchange_spec_t *spec, const char *symbol, const char *body, 
         return -EPROTO;
     }
     /* Newest first on the wire; oldest first for everyone else. */
-    for (size_t i = first, j = out->count; i + 1 < j; i++, j--) {
-        msg_trade_t tmp = out->items[i];
-        out->items[i] = out->items[j - 1];
-        out->items[j - 1] = tmp;
-    }
+    exchange_result_reverse(out, first);
     return 0;
 }
 
