@@ -176,6 +176,18 @@ spawn_wait_log(const char *path, const char *needle, int timeout_ms)
     return -ETIMEDOUT;
 }
 
+void
+spawn_print_tail(const char *path, const char *title, size_t max_bytes)
+{
+    char *text = spawn_read_file(path);
+    if (!text) {
+        return;
+    }
+    size_t len = strlen(text);
+    fprintf(stderr, "---- %s ----\n%s\n", title, len > max_bytes ? text + len - max_bytes : text);
+    free(text);
+}
+
 char *
 spawn_tmpdir(const char *prefix)
 {

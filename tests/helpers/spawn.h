@@ -9,6 +9,7 @@
 #define TESTS_SPAWN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct spawn spawn_t;
 
@@ -40,6 +41,12 @@ int spawn_count_log(const char *path, const char *needle);
 
 /* Read the whole file at path (NUL-terminated; caller frees), or NULL. */
 char *spawn_read_file(const char *path);
+
+/*
+ * Print the last max_bytes of the file at path to stderr under a "---- title ----" line, for a
+ * failing test to show what the process said. Nothing when the file cannot be read.
+ */
+void spawn_print_tail(const char *path, const char *title, size_t max_bytes);
 
 /* Create a fresh temporary directory named after prefix (caller frees the path). */
 char *spawn_tmpdir(const char *prefix);

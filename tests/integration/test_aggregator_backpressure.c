@@ -46,13 +46,7 @@ s_fail(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-    char *log = spawn_read_file(s_log);
-    if (log) {
-        size_t len = strlen(log);
-        fprintf(stderr, "---- aggregator log (tail) ----\n%s\n",
-                len > 4000 ? log + len - 4000 : log);
-        free(log);
-    }
+    spawn_print_tail(s_log, "aggregator log (tail)", 4000);
     spawn_stop(&s_agg);
     exit(EXIT_FAILURE);
 }

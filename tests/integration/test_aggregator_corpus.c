@@ -113,12 +113,8 @@ s_fail(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-    char *log = s_t.log[0] ? spawn_read_file(s_t.log) : NULL;
-    if (log) {
-        size_t len = strlen(log);
-        fprintf(stderr, "---- aggregator log (tail) ----\n%s\n",
-                len > 6000 ? log + len - 6000 : log);
-        free(log);
+    if (s_t.log[0]) {
+        spawn_print_tail(s_t.log, "aggregator log (tail)", 6000);
     }
     spawn_stop(&s_t.agg);
     exit(EXIT_FAILURE);

@@ -91,12 +91,8 @@ static void
 s_dump_logs(void)
 {
     for (int i = 0; i < PROCS; i++) {
-        char *log = s_logs[i][0] ? spawn_read_file(s_logs[i]) : NULL;
-        if (log) {
-            size_t n = strlen(log);
-            fprintf(stderr, "---- %s (last 3000 bytes)\n%s\n", s_logs[i],
-                    n > 3000 ? log + n - 3000 : log);
-            free(log);
+        if (s_logs[i][0]) {
+            spawn_print_tail(s_logs[i], s_logs[i], 3000);
         }
     }
 }
