@@ -19,6 +19,8 @@
 #include "msg.h"
 #include "outlog.h"
 #include "outq.h"
+#include "saver.h"
+#include "snapshot.h"
 #include "topic.h"
 #include "wire.h"
 #include "xalloc.h"
@@ -38,6 +40,9 @@
 #define AGG_XPUB_SUBSCRIBE      1   /* first byte of an XPUB subscription message */
 #define AGG_RESUME_DIVISOR      2   /* input resumes when the queue is down to max / this */
 #define AGG_DECIMAL_RADIX       10
+#define AGG_PATH_MAX            4096
+#define AGG_SOURCES_MAX         4096   /* input sources saved in a snapshot at most */
+#define AGG_BAD_SUFFIX          ".bad" /* a refused snapshot is moved aside under this name */
 
 /* Heartbeat counters, registered once (beat_counter). */
 typedef struct {
@@ -82,6 +87,12 @@ typedef struct {
     int64_t *in_errors;     /* input_replay_errors_total */
     int64_t *in_lag;        /* input_lag_frames (gauge) */
     int64_t *in_replaying;  /* input_replaying (gauge) */
+    int64_t *snaps;         /* snapshots_total */
+    int64_t *snap_errors;   /* snapshot_errors_total */
+    int64_t *snap_bytes;    /* snapshot_bytes (gauge) */
+    int64_t *snap_ms;       /* snapshot_duration_ms (gauge): the last save */
+    int64_t *snap_age;      /* snapshot_age_ms (gauge): since the last save began, -1 if none */
+    int64_t *restored;      /* restored_instruments (gauge): loaded from the snapshot at start */
 } agg_counters_t;
 
 struct aggregator {
@@ -107,6 +118,10 @@ struct aggregator {
     instr_sink_t sink;                       /* where instruments emit */
     outq_t *outq;                            /* messages waiting for the writer */
     outlog_t *outlog;                        /* journal of what goes to the writer + replay */
+    saver_t *saver;                          /* periodic state snapshots */
+    char snap_path[AGG_PATH_MAX];            /* the snapshot file */
+    int64_t save_mono;                       /* event-clock time a snapshot is taken at */
+    size_t restored;                         /* instruments restored at start */
     msg_buf_t buf;                           /* encode buffer */
     uint64_t encode_errors;                  /* our own messages that did not encode */
     uint64_t push_seq;                       /* seq of PUSH messages: gap-free */
@@ -120,6 +135,7 @@ struct aggregator {
     log_ratelimit_t rl_seq;                  /* seq holes */
     log_ratelimit_t rl_gap;                  /* GAP messages */
     log_ratelimit_t rl_push;                 /* PUSH errors */
+    log_ratelimit_t rl_snap;                 /* snapshot failures */
 };
 
 /* ---- outputs ---- */
@@ -359,16 +375,19 @@ s_bin_of(decimal_t tick, int64_t ticks, decimal_t *ret)
     return 0;
 }
 
-/* Settings of a new instrument: from `instruments:`, else inferred from its first trade. */
-static int
-s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first, instr_params_t *ret)
+/* "ex.market.SYM", the key of an instrument in instrs and in `instruments:`. */
+static void
+s_instr_key(const msg_instrument_t *inst, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.%s.%s", inst->exchange, msg_market_name(inst->market), inst->symbol);
+}
+
+/* Settings every instrument of exchange shares (everything but price_exp and bin_size). */
+static void
+s_params_common(aggregator_t *self, const char *exchange, instr_params_t *ret)
 {
     const config_aggregator_t *a = &self->cfg->aggregator;
-    const config_instrument_t *ci = config_instrument(self->cfg, key);
-    decimal_t tick = {0};
-    int64_t ticks = a->bin_ticks;
-    int price_exp = 0;
-
+    bool composite = strcmp(exchange, COMPOSITE_EXCHANGE) == 0;
     *ret = (instr_params_t){
         .intervals = self->intervals,
         .interval_count = self->interval_count,
@@ -376,11 +395,21 @@ s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first, in
         .history = (size_t) a->bar_history,
         .anchor = self->anchor,
         .value_area_pct = (int) a->value_area_pct,
-        .dedupe_window =
-            strcmp(first->inst.exchange, COMPOSITE_EXCHANGE) == 0 ? 0 : (size_t) a->dedupe_window,
-        .stats = strcmp(first->inst.exchange, COMPOSITE_EXCHANGE) == 0 ? &self->composite_stats
-                                                                       : &self->stats,
+        .dedupe_window = composite ? 0 : (size_t) a->dedupe_window,
+        .stats = composite ? &self->composite_stats : &self->stats,
     };
+}
+
+/* Settings of a new instrument: from `instruments:`, else inferred from its first trade. */
+static int
+s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first, instr_params_t *ret)
+{
+    const config_instrument_t *ci = config_instrument(self->cfg, key);
+    decimal_t tick = {0};
+    int64_t ticks = self->cfg->aggregator.bin_ticks;
+    int price_exp = 0;
+
+    s_params_common(self, first->inst.exchange, ret);
     if (ci) {
         tick = atrade_strip(ci->tick_size, 0);
         price_exp = tick.exp;
@@ -403,6 +432,29 @@ s_instr_params(aggregator_t *self, const char *key, const msg_trade_t *first, in
     return s_bin_of(tick, ticks, &ret->bin_size);
 }
 
+/*
+ * Settings of an instrument restored from a snapshot: as configured when `instruments:` has it
+ * (instr_load refuses the snapshot if they changed), else the ones it was saved with (inferred
+ * from its first trade, which a restored instrument does not see again).
+ */
+static int
+s_params_restored(const msg_instrument_t *inst, int price_exp, decimal_t bin_size,
+                  instr_params_t *ret, void *arg)
+{
+    aggregator_t *self = arg;
+    char key[AGG_KEY_MAX];
+
+    s_instr_key(inst, key, sizeof key);
+    if (config_instrument(self->cfg, key)) {
+        msg_trade_t first = {.inst = *inst};
+        return s_instr_params(self, key, &first, ret);
+    }
+    s_params_common(self, inst->exchange, ret);
+    ret->price_exp = price_exp;
+    ret->bin_size = bin_size;
+    return 0;
+}
+
 static bool
 s_same_inst(const msg_instrument_t *a, const msg_instrument_t *b)
 {
@@ -420,8 +472,7 @@ s_instr_for(aggregator_t *self, const msg_trade_t *t)
     if (self->last_instr && s_same_inst(instr_inst(self->last_instr), &t->inst)) {
         return self->last_instr;
     }
-    snprintf(key, sizeof key, "%s.%s.%s", t->inst.exchange, msg_market_name(t->inst.market),
-             t->inst.symbol);
+    s_instr_key(&t->inst, key, sizeof key);
     instr_t *instr = zhashx_lookup(self->instrs, key);
     if (!instr) {
         instr_params_t params;
@@ -629,6 +680,140 @@ s_on_subscribe(zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+/* ---- snapshot ---- */
+
+/* The whole state: input checkpoints, then every instrument (runs in the saver's child). */
+static void
+s_fill_snapshot(snap_w_t *w, void *arg)
+{
+    aggregator_t *self = arg;
+    input_resume_t *cps = xcalloc(AGG_SOURCES_MAX, sizeof *cps);
+    size_t n = input_checkpoints(self->input, cps, AGG_SOURCES_MAX);
+    if (n > AGG_SOURCES_MAX) {
+        n = AGG_SOURCES_MAX;
+    }
+    snapshot_head_t head = {
+        .saved_ns = clock_now_ns(),
+        .push_seq = self->push_seq,
+        .instr_count = zhashx_size(self->instrs),
+        .sources = xcalloc(n ? n : 1, sizeof *head.sources),
+        .source_count = n,
+    };
+    snprintf(head.name, sizeof head.name, "%s", self->name);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(head.sources[i].name, sizeof head.sources[i].name, "%s", cps[i].source);
+        head.sources[i].checkpoint = cps[i].checkpoint;
+    }
+    free(cps);
+    snapshot_save_head(&head, w);
+    snapshot_head_finish(&head);
+    for (instr_t *instr = zhashx_first(self->instrs); instr; instr = zhashx_next(self->instrs)) {
+        instr_save(instr, self->save_mono, w);
+    }
+}
+
+/* Read the instruments of a snapshot into instrs. 0, or -EBADMSG (why in the reader). */
+static int
+s_load_instrs(aggregator_t *self, snap_r_t *r, uint64_t count)
+{
+    char key[AGG_KEY_MAX];
+    int64_t mono = s_event_mono(self);
+    for (uint64_t i = 0; i < count; i++) {
+        instr_t *instr = instr_load(r, mono, s_params_restored, self);
+        if (!instr) {
+            return -EBADMSG;
+        }
+        s_instr_key(instr_inst(instr), key, sizeof key);
+        if (zhashx_lookup(self->instrs, key)) {
+            instr_destroy(&instr);
+            snap_r_fail(r, "an instrument saved twice");
+            return -EBADMSG;
+        }
+        zhashx_insert(self->instrs, key, instr);
+    }
+    if (!snap_r_at_end(r)) {
+        snap_r_fail(r, "records after the last instrument");
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+/* A snapshot that cannot be used is moved aside; the state is rebuilt from the journals. */
+static void
+s_refuse_snapshot(aggregator_t *self, const char *why)
+{
+    char bad[AGG_PATH_MAX + sizeof AGG_BAD_SUFFIX];
+    snprintf(bad, sizeof bad, "%s%s", self->snap_path, AGG_BAD_SUFFIX);
+    if (rename(self->snap_path, bad) < 0) {
+        bad[0] = '\0';
+    }
+    log_error("snapshot '%s' refused: %s; %s%s%srebuilding the state from the collectors' "
+              "journals",
+              self->snap_path, why, bad[0] ? "moved to '" : "", bad, bad[0] ? "', " : "");
+}
+
+/*
+ * Load the snapshot, if any: the instruments go into instrs, the input checkpoints into *ret.
+ * Any failure leaves both empty (logged): replay from the journals' start rebuilds the state.
+ */
+static void
+s_restore(aggregator_t *self, snapshot_head_t *ret)
+{
+    char why[SNAPSHOT_WHY_MAX];
+    void *data = NULL;
+    size_t size = 0;
+
+    *ret = (snapshot_head_t){0};
+    int rc = snapshot_read(self->snap_path, &data, &size, why, sizeof why);
+    if (rc == -ENOENT) {
+        log_notice("no snapshot at '%s': the state is built from the collectors' journals",
+                   self->snap_path);
+        return;
+    }
+    if (rc < 0) {
+        s_refuse_snapshot(self, why);
+        return;
+    }
+    const char *reason = NULL;
+    snap_r_t *r = snap_r_new(data, size);
+    if (snapshot_load_head(r, ret) == 0 && strcmp(ret->name, self->name) != 0) {
+        snap_r_fail(r, "saved by another aggregator instance");
+    }
+    if (snap_r_error(r, &reason) == 0) {
+        (void) s_load_instrs(self, r, ret->instr_count);
+    }
+    if (snap_r_error(r, &reason) != 0) {
+        snprintf(why, sizeof why, "%s", reason);
+        zhashx_purge(self->instrs);
+        snapshot_head_finish(ret);
+        *ret = (snapshot_head_t){0};
+        s_refuse_snapshot(self, why);
+    } else {
+        self->restored = zhashx_size(self->instrs);
+        int64_t age_ms = (int64_t) ((clock_now_ns() - ret->saved_ns) / CLOCK_NS_PER_MS);
+        log_notice("restored %zu instruments and %zu source checkpoints from '%s' (%zu bytes, "
+                   "saved %" PRId64 " ms ago); replay continues from there",
+                   self->restored, ret->source_count, self->snap_path, size, age_ms);
+    }
+    snap_r_destroy(&r);
+    free(data);
+}
+
+/* Start a periodic save when due; log a failed one. */
+static void
+s_snapshot_tick(aggregator_t *self)
+{
+    uint32_t suppressed = 0;
+    self->save_mono = s_event_mono(self);
+    int rc = saver_tick(self->saver, clock_mono_ns(), s_fill_snapshot, self);
+    if (rc < 0
+        && log_ratelimit_ok(&self->rl_snap, AGG_LOG_BURST, AGG_LOG_INTERVAL_NS, &suppressed)) {
+        log_errno(LOG_LEVEL_ERROR, rc, "snapshot to '%s' failed, retrying in %" PRId64 " s",
+                  self->snap_path,
+                  (int64_t) (self->cfg->aggregator.snapshot_interval_ns / CLOCK_NS_PER_SEC));
+    }
+}
+
 /* ---- timers ---- */
 
 static void
@@ -667,6 +852,8 @@ s_on_tick(zloop_t *loop, int timer_id, void *arg)
     int64_t mono = clock_mono_ns();
     const config_aggregator_t *a = &self->cfg->aggregator;
 
+    /* Everything emitted is journaled, so the state can be saved even while the writer lags. */
+    s_snapshot_tick(self);
     /* While the writer is behind, produce nothing new: bars close later, none is lost. */
     if (outq_is_full(self->outq)) {
         return 0;
@@ -714,6 +901,20 @@ s_beat_input(aggregator_t *self)
     *self->c.in_replaying = (int64_t) is.replaying;
 }
 
+static void
+s_beat_snapshot(aggregator_t *self)
+{
+    saver_stats_t ss;
+    saver_stats(self->saver, &ss);
+    *self->c.snaps = (int64_t) ss.saves;
+    *self->c.snap_errors = (int64_t) ss.errors;
+    *self->c.snap_bytes = (int64_t) ss.bytes;
+    *self->c.snap_ms = (int64_t) (ss.duration_ns / CLOCK_NS_PER_MS);
+    *self->c.snap_age =
+        ss.last_ok_mono ? (int64_t) ((clock_mono_ns() - ss.last_ok_mono) / CLOCK_NS_PER_MS) : -1;
+    *self->c.restored = (int64_t) self->restored;
+}
+
 static int
 s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
 {
@@ -740,6 +941,7 @@ s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
     *self->c.composite_in = (int64_t) self->composite_stats.trades_in;
     s_beat_outlog(self);
     s_beat_input(self);
+    s_beat_snapshot(self);
     beat_set_label(self->beat, "state", "running");
     beat_set_label(self->beat, "input", self->reading ? "reading" : "paused");
     (void) beat_send(self->beat);
@@ -794,6 +996,12 @@ s_register_counters(aggregator_t *self)
         .in_errors = beat_counter(b, "input_replay_errors_total"),
         .in_lag = beat_counter(b, "input_lag_frames"),
         .in_replaying = beat_counter(b, "input_replaying"),
+        .snaps = beat_counter(b, "snapshots_total"),
+        .snap_errors = beat_counter(b, "snapshot_errors_total"),
+        .snap_bytes = beat_counter(b, "snapshot_bytes"),
+        .snap_ms = beat_counter(b, "snapshot_duration_ms"),
+        .snap_age = beat_counter(b, "snapshot_age_ms"),
+        .restored = beat_counter(b, "restored_instruments"),
     };
 }
 
@@ -836,6 +1044,24 @@ s_socket(aggregator_t *self, int type, const char *endpoint, bool bind, const ch
     return sock;
 }
 
+/* Restore the snapshot, then follow every collector from its checkpoint. 0 or -errno. */
+static int
+s_open_input(aggregator_t *self)
+{
+    snapshot_head_t head;
+    s_restore(self, &head);
+    input_resume_t *resume = xcalloc(head.source_count ? head.source_count : 1, sizeof *resume);
+    for (size_t i = 0; i < head.source_count; i++) {
+        resume[i] = (input_resume_t){.source = head.sources[i].name,
+                                     .checkpoint = head.sources[i].checkpoint};
+    }
+    int rc = input_new(self->cfg, resume, head.source_count, s_deliver, s_on_seq_gap, self,
+                       &self->input);
+    free(resume);
+    snapshot_head_finish(&head);
+    return rc;
+}
+
 aggregator_t *
 aggregator_new(const config_t *cfg, const char *name)
 {
@@ -868,9 +1094,14 @@ aggregator_new(const config_t *cfg, const char *name)
     }
     /* Seqs to the writer continue the journal, so a restart never reuses one. */
     self->push_seq = outlog_last_seq(self->outlog);
-    if (input_new(cfg, s_deliver, s_on_seq_gap, self, &self->input) < 0) {
+    if (snapshot_path(cfg->paths.state_dir, name, self->snap_path, sizeof self->snap_path) < 0) {
+        log_error("no snapshot path for instance '%s' under '%s'", name, cfg->paths.state_dir);
         goto error;
     }
+    if (s_open_input(self) < 0) {
+        goto error;
+    }
+    self->saver = saver_new(self->snap_path, cfg->aggregator.snapshot_interval_ns, clock_mono_ns());
     /* Every subscription reaches us, even a repeated one: each new subscriber gets an answer. */
     zsock_set_xpub_verbose(self->pub, 1);
     zsock_set_subscribe(self->sub, TOPIC_TRADE);
@@ -894,6 +1125,7 @@ aggregator_destroy(aggregator_t **self_p)
     zsock_destroy(&self->pub);
     beat_destroy(&self->beat);
     outq_destroy(&self->outq);
+    saver_destroy(&self->saver);
     outlog_destroy(&self->outlog);
     input_destroy(&self->input);
     zhashx_destroy(&self->instrs);
@@ -928,6 +1160,15 @@ s_stop(aggregator_t *self)
     size_t left = s_drain(self);
     if (left > 0) {
         log_error("stopping with %zu messages the writer did not take", left);
+    }
+    /* What the writer did not take is journaled: the saved state may count it as sent. */
+    self->save_mono = s_event_mono(self);
+    int rc = saver_save_now(self->saver, clock_mono_ns(), s_fill_snapshot, self);
+    if (rc < 0) {
+        log_errno(LOG_LEVEL_ERROR, rc, "final snapshot to '%s' failed", self->snap_path);
+    } else {
+        log_notice("state saved to '%s' (%zu instruments)", self->snap_path,
+                   zhashx_size(self->instrs));
     }
     log_notice("stopped: %" PRIu64 " trades in, %" PRIu64 " duplicates, %" PRId64 " bars",
                self->stats.trades_in, self->stats.duplicates, *self->c.bars);

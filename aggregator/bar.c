@@ -149,3 +149,46 @@ bar_fill(const bar_acc_t *self, int price_exp, decimal_t carry, msg_bar_t *ret)
     s_copy_id(ret->last_trade_id, self->close_id);
     ret->flags = 0;
 }
+
+/* ---- snapshot ---- */
+
+void
+bar_save(const bar_acc_t *self, snap_w_t *w)
+{
+    assert(self != NULL && w != NULL);
+    snap_w_uint(w, self->count);
+    snap_w_int(w, self->open_ts);
+    snap_w_str(w, self->open_id);
+    snap_w_decimal(w, self->open);
+    snap_w_int(w, self->close_ts);
+    snap_w_str(w, self->close_id);
+    snap_w_decimal(w, self->close);
+    snap_w_decimal(w, self->high);
+    snap_w_decimal(w, self->low);
+    snap_w_dec128(w, self->volume);
+    snap_w_dec128(w, self->quote_volume);
+    snap_w_dec128(w, self->buy_volume);
+    snap_w_dec128(w, self->sell_volume);
+    snap_w_int(w, self->price_exp);
+}
+
+void
+bar_load(bar_acc_t *ret, snap_r_t *r)
+{
+    assert(ret != NULL && r != NULL);
+    bar_init(ret);
+    ret->count = snap_r_uint(r, UINT64_MAX);
+    ret->open_ts = snap_r_int(r, INT64_MIN, INT64_MAX);
+    snap_r_str(r, ret->open_id, sizeof ret->open_id);
+    ret->open = snap_r_decimal(r);
+    ret->close_ts = snap_r_int(r, INT64_MIN, INT64_MAX);
+    snap_r_str(r, ret->close_id, sizeof ret->close_id);
+    ret->close = snap_r_decimal(r);
+    ret->high = snap_r_decimal(r);
+    ret->low = snap_r_decimal(r);
+    ret->volume = snap_r_dec128(r);
+    ret->quote_volume = snap_r_dec128(r);
+    ret->buy_volume = snap_r_dec128(r);
+    ret->sell_volume = snap_r_dec128(r);
+    ret->price_exp = (int8_t) snap_r_int(r, DECIMAL_EXP_MIN, DECIMAL_EXP_MAX);
+}

@@ -20,6 +20,7 @@
 #include "atrade.h"
 #include "decimal.h"
 #include "msg.h"
+#include "snap.h"
 
 typedef struct {
     uint64_t count;                      /* trades added */
@@ -60,5 +61,11 @@ decimal_t bar_close(const bar_acc_t *self, int price_exp);
  * revision). carry is the previous close, used when the bar has no trades.
  */
 void bar_fill(const bar_acc_t *self, int price_exp, decimal_t carry, msg_bar_t *ret);
+
+/* Append every field to the current snapshot record (snap.h). */
+void bar_save(const bar_acc_t *self, snap_w_t *w);
+
+/* Read the fields bar_save wrote into *ret; snap_r_error says whether they were valid. */
+void bar_load(bar_acc_t *ret, snap_r_t *r);
 
 #endif

@@ -15,6 +15,7 @@
 #define DEDUPE_UUID_LEN    36   /* 8-4-4-4-12 */
 #define DEDUPE_SHORT_LEN   16   /* bytes kept verbatim in the key */
 #define DEDUPE_NIBBLE_BITS 4
+#define DEDUPE_NIBBLE_MASK 0xfu
 #define DEDUPE_WORD_BITS   64
 #define DEDUPE_RADIX       10
 #define DEDUPE_FNV_OFFSET  0xcbf29ce484222325ull
@@ -54,6 +55,9 @@ struct dedupe {
 
 /* ---- keys ---- */
 
+#define DEDUPE_UUID_DASHES 4 /* dashes in a canonical UUID, at these offsets: */
+static const size_t s_uuid_dashes[DEDUPE_UUID_DASHES] = {8, 13, 18, 23};
+
 static uint64_t
 s_mix(uint64_t x)
 {
@@ -83,7 +87,7 @@ s_hex(char c, bool upper)
 static bool
 s_pack_uuid(const char *id, size_t len, bool upper, dedupe_key_t *key)
 {
-    static const size_t dashes[] = {8, 13, 18, 23};
+    const size_t *dashes = s_uuid_dashes;
     unsigned __int128 v = 0;
     size_t d = 0;
 
@@ -91,7 +95,7 @@ s_pack_uuid(const char *id, size_t len, bool upper, dedupe_key_t *key)
         return false;
     }
     for (size_t i = 0; i < len; i++) {
-        if (d < sizeof dashes / sizeof dashes[0] && i == dashes[d]) {
+        if (d < DEDUPE_UUID_DASHES && i == dashes[d]) {
             if (id[i] != '-') {
                 return false;
             }
@@ -416,4 +420,123 @@ dedupe_memory(const dedupe_t *self)
 {
     return sizeof *self + self->cap * sizeof *self->ring + self->index_size * sizeof *self->index
            + self->long_bytes;
+}
+
+/* ---- snapshot ---- */
+
+#define DEDUPE_TAG      "dedupe"
+#define DEDUPE_IDS_TAG  "dedupe.ids"
+#define DEDUPE_SNAP_IDS 1024 /* ids per "dedupe.ids" record */
+#define DEDUPE_TEXT_MAX 64   /* longest id text kept as a key, with NUL (the message's limit) */
+
+/* The id text of a key (the inverse of s_key_of); long ids point at the stored copy. */
+static const char *
+s_key_text(const dedupe_key_t *key, char *buf, size_t size)
+{
+    static const char digits_lower[] = "0123456789abcdef";
+    static const char digits_upper[] = "0123456789ABCDEF";
+    unsigned __int128 v = ((unsigned __int128) key->b << DEDUPE_WORD_BITS) | key->a;
+
+    assert(size >= DEDUPE_TEXT_MAX);
+    switch ((dedupe_kind_t) key->kind) {
+    case DEDUPE_KIND_NUM: {
+        char tmp[DEDUPE_NUM_DIGITS + 1];
+        size_t n = 0;
+        do {
+            tmp[n++] = (char) ('0' + (int) (v % DEDUPE_RADIX));
+            v /= DEDUPE_RADIX;
+        } while (v > 0);
+        for (size_t i = 0; i < n; i++) {
+            buf[i] = tmp[n - 1 - i];
+        }
+        buf[n] = '\0';
+        return buf;
+    }
+    case DEDUPE_KIND_UUID_LOWER:
+    case DEDUPE_KIND_UUID_UPPER: {
+        const char *digits = key->kind == DEDUPE_KIND_UUID_UPPER ? digits_upper : digits_lower;
+        size_t shift = 2 * DEDUPE_WORD_BITS;
+        size_t d = 0;
+        for (size_t i = 0; i < DEDUPE_UUID_LEN; i++) {
+            if (d < DEDUPE_UUID_DASHES && i == s_uuid_dashes[d]) {
+                buf[i] = '-';
+                d++;
+                continue;
+            }
+            shift -= DEDUPE_NIBBLE_BITS;
+            buf[i] = digits[(unsigned) (v >> shift) & DEDUPE_NIBBLE_MASK];
+        }
+        buf[DEDUPE_UUID_LEN] = '\0';
+        return buf;
+    }
+    case DEDUPE_KIND_SHORT:
+        memcpy(buf, &key->a, sizeof key->a);
+        memcpy(buf + sizeof key->a, &key->b, sizeof key->b);
+        buf[DEDUPE_SHORT_LEN] = '\0';
+        return buf;
+    case DEDUPE_KIND_LONG:
+        return (const char *) (uintptr_t) key->b;
+    case DEDUPE_KIND_COUNT:
+        break;
+    }
+    assert(!"bad dedupe key kind");
+    return "";
+}
+
+void
+dedupe_save(const dedupe_t *self, snap_w_t *w)
+{
+    char buf[DEDUPE_TEXT_MAX];
+
+    assert(self != NULL && w != NULL);
+    snap_w_begin(w, DEDUPE_TAG);
+    snap_w_uint(w, self->window);
+    snap_w_uint(w, self->count);
+    snap_w_end(w);
+    for (size_t i = 0; i < self->count; i += DEDUPE_SNAP_IDS) {
+        size_t n = self->count - i < DEDUPE_SNAP_IDS ? self->count - i : DEDUPE_SNAP_IDS;
+        snap_w_begin(w, DEDUPE_IDS_TAG);
+        for (size_t j = i; j < i + n; j++) {
+            snap_w_str(w, s_key_text(&self->ring[s_ring_pos(self, j)], buf, sizeof buf));
+        }
+        snap_w_end(w);
+    }
+}
+
+dedupe_t *
+dedupe_load(snap_r_t *r, size_t window)
+{
+    char id[DEDUPE_TEXT_MAX];
+
+    assert(r != NULL && window >= 1);
+    if (!snap_r_next(r, DEDUPE_TAG)) {
+        return NULL;
+    }
+    uint64_t saved = snap_r_uint(r, UINT32_MAX);
+    size_t count = (size_t) snap_r_uint(r, window);
+    if (snap_r_error(r, NULL) == 0 && saved != window) {
+        snap_r_fail(r, "saved with another window");
+    }
+    if (snap_r_error(r, NULL) != 0) {
+        return NULL;
+    }
+    dedupe_t *self = dedupe_new(window);
+    for (size_t i = 0; i < count && snap_r_next(r, DEDUPE_IDS_TAG); i += DEDUPE_SNAP_IDS) {
+        size_t n = count - i < DEDUPE_SNAP_IDS ? count - i : DEDUPE_SNAP_IDS;
+        for (size_t j = 0; j < n; j++) {
+            snap_r_str(r, id, sizeof id);
+            if (snap_r_error(r, NULL) != 0) {
+                break;
+            }
+            if (id[0] == '\0' || dedupe_add(self, id) != 1) {
+                snap_r_fail(r, "an empty or repeated id");
+                break;
+            }
+        }
+    }
+    if (snap_r_error(r, NULL) != 0) {
+        dedupe_destroy(&self);
+        return NULL;
+    }
+    return self;
 }

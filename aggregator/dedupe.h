@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include "snap.h"
+
 typedef struct dedupe dedupe_t;
 
 /* A memory of the last window ids (window >= 1). */
@@ -37,5 +39,15 @@ size_t dedupe_count(const dedupe_t *self);
 
 /* Bytes held (ring, index and long-id copies), for the memory gauge. */
 size_t dedupe_memory(const dedupe_t *self);
+
+/* Append the remembered ids, oldest first, to a snapshot: "dedupe" then "dedupe.ids" records. */
+void dedupe_save(const dedupe_t *self, snap_w_t *w);
+
+/*
+ * The memory dedupe_save wrote, with the same window and ids in the same order; NULL when the
+ * records are invalid or were saved with another window (snap_r_error says why). Caller owns
+ * the result.
+ */
+dedupe_t *dedupe_load(snap_r_t *r, size_t window);
 
 #endif

@@ -3,7 +3,9 @@
 #include "input.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "log.h"
@@ -18,9 +20,21 @@ struct input {
     bool paused;             /* DEALERs unregistered */
 };
 
+/* The checkpoint resume holds for source, 0 when none. */
+static uint64_t
+s_resume_at(const input_resume_t *resume, size_t count, const char *source)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(resume[i].source, source) == 0) {
+            return resume[i].checkpoint;
+        }
+    }
+    return 0;
+}
+
 int
-input_new(const config_t *cfg, replay_deliver_fn deliver, replay_gap_fn on_gap, void *arg,
-          input_t **ret)
+input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_count,
+          replay_deliver_fn deliver, replay_gap_fn on_gap, void *arg, input_t **ret)
 {
     replay_client_opts_t opts;
     replay_client_opts_from_config(cfg, &opts);
@@ -38,14 +52,16 @@ input_new(const config_t *cfg, replay_deliver_fn deliver, replay_gap_fn on_gap, 
         if (!c) {
             continue;
         }
-        int rc = replay_client_add_source(self->client, name, c->replay_endpoint, 0);
+        uint64_t from = s_resume_at(resume, resume_count, name);
+        int rc = replay_client_add_source(self->client, name, c->replay_endpoint, from);
         if (rc < 0) {
             log_errno(LOG_LEVEL_ERROR, rc, "cannot follow collector '%s' at '%s'", name,
                       c->replay_endpoint);
             input_destroy(&self);
             return rc;
         }
-        log_info("collector '%s': replay from '%s'", name, c->replay_endpoint);
+        log_info("collector '%s': replay from '%s' after seq %" PRIu64, name, c->replay_endpoint,
+                 from);
     }
     *ret = self;
     return 0;
@@ -154,4 +170,16 @@ input_stats(input_t *self, input_stats_t *ret)
         ret->errors += s->errors + s->timeouts;
         ret->replaying += s->replaying;
     }
+}
+
+size_t
+input_checkpoints(input_t *self, input_resume_t *ret, size_t max)
+{
+    size_t n = replay_client_source_count(self->client);
+    for (size_t i = 0; i < n && i < max; i++) {
+        const char *name = replay_client_source_name(self->client, i);
+        const replay_source_stats_t *s = replay_client_stats(self->client, name);
+        ret[i] = (input_resume_t){.source = name, .checkpoint = s ? s->checkpoint : 0};
+    }
+    return n;
 }

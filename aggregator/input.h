@@ -38,12 +38,25 @@ typedef struct {
     uint64_t replaying;       /* sources with a request open */
 } input_stats_t;
 
+/* Where to resume one source: the last seq its state already includes. */
+typedef struct {
+    const char *source;  /* the source's name (borrowed) */
+    uint64_t checkpoint; /* last seq included */
+} input_resume_t;
+
 /*
  * A client delivering to deliver and on_gap with arg, following every configured collector from
- * checkpoint 0. Returns 0 or -errno (logged).
+ * its checkpoint in resume (resume_count entries; a restored snapshot's), or from checkpoint 0
+ * (everything its journal retains) when it has none. Returns 0 or -errno (logged).
  */
-int input_new(const config_t *cfg, replay_deliver_fn deliver, replay_gap_fn on_gap, void *arg,
-              input_t **ret);
+int input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_count,
+              replay_deliver_fn deliver, replay_gap_fn on_gap, void *arg, input_t **ret);
+
+/*
+ * The checkpoint of every source followed (configured or seen live), at most max of them into
+ * ret; names are borrowed until the next call into input. Returns the number of sources.
+ */
+size_t input_checkpoints(input_t *self, input_resume_t *ret, size_t max);
 
 void input_destroy(input_t **self_p);
 

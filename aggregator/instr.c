@@ -390,3 +390,149 @@ instr_memory(const instr_t *self)
     }
     return bytes;
 }
+
+/* ---- snapshot ---- */
+
+#define INSTR_TAG         "instr"
+#define INSTR_SESSION_TAG "instr.session"
+
+void
+instr_save(const instr_t *self, int64_t mono_ns, snap_w_t *w)
+{
+    assert(self != NULL && w != NULL);
+    snap_w_begin(w, INSTR_TAG);
+    snap_w_str(w, self->inst.exchange);
+    snap_w_uint(w, (uint64_t) self->inst.market);
+    snap_w_str(w, self->inst.symbol);
+    snap_w_int(w, self->params.price_exp);
+    snap_w_decimal(w, self->params.bin_size);
+    snap_w_int(w, self->params.lateness_ns);
+    snap_w_uint(w, self->params.history);
+    snap_w_int(w, self->params.anchor.offset_ns);
+    snap_w_int(w, self->params.anchor.period_ns);
+    snap_w_uint(w, self->params.dedupe_window);
+    snap_w_uint(w, self->params.interval_count);
+    snap_w_bool(w, self->has_ts);
+    snap_w_int(w, self->ts_max);
+    snap_w_int(w,
+               self->has_ts && mono_ns > self->mono_at_ts_max ? mono_ns - self->mono_at_ts_max : 0);
+    snap_w_int(w, self->clock);
+    snap_w_uint(w, self->session_count);
+    snap_w_end(w);
+    if (self->dedupe) {
+        dedupe_save(self->dedupe, w);
+    }
+    for (size_t i = 0; i < self->params.interval_count; i++) {
+        series_save(self->series[i], w);
+    }
+    for (size_t i = 0; i < self->session_count; i++) {
+        const instr_session_t *s = &self->sessions[i];
+        snap_w_begin(w, INSTR_SESSION_TAG);
+        snap_w_bool(w, s->closed);
+        snap_w_bool(w, s->dirty);
+        snap_w_uint(w, s->levels_pending);
+        snap_w_uint(w, s->profile_pending);
+        snap_w_end(w);
+        session_save(s->session, w);
+    }
+}
+
+/* Read the "instr" record's settings and check them against params. */
+static bool
+s_load_settings(snap_r_t *r, const instr_params_t *p)
+{
+    int64_t lateness = snap_r_int(r, 0, INT64_MAX);
+    uint64_t history = snap_r_uint(r, SIZE_MAX);
+    int64_t offset = snap_r_int(r, INT64_MIN, INT64_MAX);
+    int64_t period = snap_r_int(r, 1, INT64_MAX);
+    uint64_t window = snap_r_uint(r, SIZE_MAX);
+    uint64_t intervals = snap_r_uint(r, SIZE_MAX);
+    if (snap_r_error(r, NULL) != 0) {
+        return false;
+    }
+    if (lateness != p->lateness_ns || history != p->history || offset != p->anchor.offset_ns
+        || period != p->anchor.period_ns || window != p->dedupe_window
+        || intervals != p->interval_count) {
+        snap_r_fail(r, "saved with other settings (lateness, bar_history, session_anchor, "
+                       "dedupe_window or intervals)");
+        return false;
+    }
+    return true;
+}
+
+/* Read the sessions into self; false on error (those read are kept for instr_destroy). */
+static bool
+s_load_sessions(instr_t *self, snap_r_t *r, size_t count)
+{
+    const unsigned outs = INSTR_OUT_LIVE | INSTR_OUT_STORE;
+    for (size_t i = 0; i < count && snap_r_next(r, INSTR_SESSION_TAG); i++) {
+        instr_session_t s = {.closed = snap_r_bool(r)};
+        s.dirty = snap_r_bool(r);
+        s.levels_pending = (unsigned) snap_r_uint(r, outs);
+        s.profile_pending = (unsigned) snap_r_uint(r, outs);
+        s.session = snap_r_error(r, NULL) == 0
+                        ? session_load(r, self->params.anchor.period_ns, self->params.bin_size,
+                                       self->params.price_exp)
+                        : NULL;
+        if (!s.session) {
+            return false;
+        }
+        self->sessions[self->session_count++] = s;
+        if (i > 0 && session_start(s.session) <= session_start(self->sessions[i - 1].session)) {
+            snap_r_fail(r, "sessions out of order");
+            return false;
+        }
+    }
+    return snap_r_error(r, NULL) == 0;
+}
+
+instr_t *
+instr_load(snap_r_t *r, int64_t mono_ns, instr_params_fn params_for, void *arg)
+{
+    msg_instrument_t inst = {0};
+    instr_params_t params = {0};
+
+    assert(r != NULL && params_for != NULL);
+    if (!snap_r_next(r, INSTR_TAG)) {
+        return NULL;
+    }
+    snap_r_str(r, inst.exchange, sizeof inst.exchange);
+    inst.market = (msg_market_t) snap_r_uint(r, MSG_MARKET_COUNT - 1);
+    snap_r_str(r, inst.symbol, sizeof inst.symbol);
+    int price_exp = (int) snap_r_int(r, DECIMAL_EXP_MIN, 0);
+    decimal_t bin_size = snap_r_decimal(r);
+    if (snap_r_error(r, NULL) != 0) {
+        return NULL;
+    }
+    if (bin_size.mant <= 0 || params_for(&inst, price_exp, bin_size, &params, arg) < 0) {
+        snap_r_fail(r, "an instrument the configuration refuses");
+        return NULL;
+    }
+    if (params.price_exp != price_exp || decimal_cmp(params.bin_size, bin_size) != 0) {
+        snap_r_fail(r, "saved with another tick_size or bin size");
+        return NULL;
+    }
+    if (!s_load_settings(r, &params)) {
+        return NULL;
+    }
+    instr_t *self = instr_new(&inst, &params);
+    self->has_ts = snap_r_bool(r);
+    self->ts_max = snap_r_int(r, INT64_MIN, INT64_MAX);
+    self->mono_at_ts_max = mono_ns - snap_r_int(r, 0, INT64_MAX);
+    self->clock = snap_r_int(r, INT64_MIN, INT64_MAX);
+    size_t sessions = (size_t) snap_r_uint(r, INSTR_SESSIONS);
+    if (snap_r_error(r, NULL) == 0 && self->dedupe) {
+        dedupe_destroy(&self->dedupe);
+        self->dedupe = dedupe_load(r, params.dedupe_window);
+    }
+    for (size_t i = 0; i < params.interval_count && snap_r_error(r, NULL) == 0; i++) {
+        series_destroy(&self->series[i]);
+        self->series[i] = series_load(r, &inst, params.intervals[i], params.lateness_ns,
+                                      params.history, params.price_exp);
+    }
+    if (snap_r_error(r, NULL) != 0 || !s_load_sessions(self, r, sessions)) {
+        instr_destroy(&self);
+        return NULL;
+    }
+    return self;
+}

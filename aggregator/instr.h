@@ -28,6 +28,7 @@
 
 #include "msg.h"
 #include "session.h"
+#include "snap.h"
 
 #define INSTR_SESSIONS 3 /* sessions kept: the open one(s) and the last closed */
 
@@ -111,5 +112,27 @@ int64_t instr_clock(const instr_t *self, int64_t mono_ns);
 
 /* Bytes held, for the memory gauge. */
 size_t instr_memory(const instr_t *self);
+
+/*
+ * Append the instrument's whole state to a snapshot (an "instr" record, then its dedupe window,
+ * series and sessions). The event clock is saved as its value at mono_ns: a restored instrument
+ * resumes from there (the time it was down does not count; replayed trades move it on).
+ */
+void instr_save(const instr_t *self, int64_t mono_ns, snap_w_t *w);
+
+/*
+ * Fill *ret for a restored instrument: called by instr_load with the instrument and the price
+ * exponent and bin size it was saved with. Return 0, or a negative value to refuse it.
+ */
+typedef int (*instr_params_fn)(const msg_instrument_t *inst, int price_exp, decimal_t bin_size,
+                               instr_params_t *ret, void *arg);
+
+/*
+ * The instrument instr_save wrote, its event clock resuming at mono_ns. Returns NULL when the
+ * records are invalid, when params_for refuses it, or when its settings (intervals, lateness,
+ * history, session anchor, dedupe window, price exponent, bin size) differ from the saved ones;
+ * snap_r_error says why. Caller owns the result.
+ */
+instr_t *instr_load(snap_r_t *r, int64_t mono_ns, instr_params_fn params_for, void *arg);
 
 #endif

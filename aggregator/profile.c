@@ -277,3 +277,77 @@ profile_memory(const profile_t *self)
 {
     return sizeof *self + self->cap * sizeof *self->bins;
 }
+
+/* ---- snapshot ---- */
+
+#define PROFILE_TAG       "profile"
+#define PROFILE_BINS_TAG  "profile.bins"
+#define PROFILE_SNAP_BINS 1024 /* bins per "profile.bins" record */
+
+void
+profile_save(const profile_t *self, snap_w_t *w)
+{
+    assert(self != NULL && w != NULL);
+    snap_w_begin(w, PROFILE_TAG);
+    snap_w_decimal(w, self->bin_size);
+    snap_w_uint(w, self->count);
+    snap_w_end(w);
+    for (size_t i = 0; i < self->count; i += PROFILE_SNAP_BINS) {
+        size_t n = self->count - i < PROFILE_SNAP_BINS ? self->count - i : PROFILE_SNAP_BINS;
+        snap_w_begin(w, PROFILE_BINS_TAG);
+        for (size_t j = i; j < i + n; j++) {
+            snap_w_int(w, self->bins[j].index);
+            snap_w_dec128(w, self->bins[j].volume);
+            snap_w_dec128(w, self->bins[j].buy_volume);
+        }
+        snap_w_end(w);
+    }
+}
+
+profile_t *
+profile_load(snap_r_t *r)
+{
+    assert(r != NULL);
+    if (!snap_r_next(r, PROFILE_TAG)) {
+        return NULL;
+    }
+    decimal_t bin_size = snap_r_decimal(r);
+    size_t count = (size_t) snap_r_uint(r, SIZE_MAX / sizeof(msg_profile_bin_t));
+    if (snap_r_error(r, NULL) == 0 && bin_size.mant <= 0) {
+        snap_r_fail(r, "a bin size that is not positive");
+    }
+    if (snap_r_error(r, NULL) != 0) {
+        return NULL;
+    }
+    profile_t *self = profile_new(bin_size);
+    for (size_t i = 0; i < count && snap_r_next(r, PROFILE_BINS_TAG); i += PROFILE_SNAP_BINS) {
+        size_t n = count - i < PROFILE_SNAP_BINS ? count - i : PROFILE_SNAP_BINS;
+        for (size_t j = 0; j < n; j++) {
+            msg_profile_bin_t bin = {.index = snap_r_int(r, INT64_MIN, INT64_MAX)};
+            bin.volume = snap_r_dec128(r);
+            bin.buy_volume = snap_r_dec128(r);
+            dec128_t total = self->volume;
+            if (snap_r_error(r, NULL) != 0) {
+                break;
+            }
+            if ((self->count > 0 && bin.index <= self->bins[self->count - 1].index)
+                || bin.volume.mant <= 0 || bin.buy_volume.mant < 0
+                || dec128_cmp(bin.buy_volume, bin.volume) > 0
+                || dec128_add(self->volume, bin.volume, &total) < 0) {
+                snap_r_fail(r, "a bin out of order or with impossible volumes");
+                break;
+            }
+            if (self->count == self->cap) {
+                self->cap = self->cap ? self->cap * 2 : PROFILE_CAP_MIN;
+                self->bins = xrealloc(self->bins, self->cap * sizeof *self->bins);
+            }
+            self->bins[self->count++] = bin;
+            self->volume = total;
+        }
+    }
+    if (snap_r_error(r, NULL) != 0) {
+        profile_destroy(&self);
+        return NULL;
+    }
+    return self;
+}

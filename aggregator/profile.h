@@ -28,6 +28,7 @@
 
 #include "decimal.h"
 #include "msg.h"
+#include "snap.h"
 
 typedef struct profile profile_t;
 
@@ -65,5 +66,14 @@ int profile_price(const profile_t *self, int64_t index, decimal_t *ret);
 
 /* Bytes held, for the memory gauge. */
 size_t profile_memory(const profile_t *self);
+
+/* Append the profile to a snapshot: a "profile" record, then "profile.bins" records. */
+void profile_save(const profile_t *self, snap_w_t *w);
+
+/*
+ * The profile profile_save wrote, or NULL when its records are invalid (bins out of order,
+ * volumes that do not add up; snap_r_error says why). Caller owns the result.
+ */
+profile_t *profile_load(snap_r_t *r);
 
 #endif

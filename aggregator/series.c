@@ -397,3 +397,89 @@ series_memory(const series_t *self)
 {
     return sizeof *self + self->ring_size * sizeof *self->ring;
 }
+
+/* ---- snapshot ---- */
+
+#define SERIES_TAG      "series"
+#define SERIES_SLOT_TAG "slot"
+
+void
+series_save(const series_t *self, snap_w_t *w)
+{
+    assert(self != NULL && w != NULL);
+    snap_w_begin(w, SERIES_TAG);
+    snap_w_int(w, self->interval_ns);
+    snap_w_int(w, self->lateness_ns);
+    snap_w_uint(w, self->count);
+    snap_w_uint(w, self->closed);
+    snap_w_int(w, self->base_open);
+    snap_w_bool(w, self->has_clock);
+    snap_w_int(w, self->clock);
+    snap_w_uint(w, self->forced);
+    snap_w_uint(w, self->skipped);
+    snap_w_end(w);
+    for (size_t i = 0; i < self->count; i++) {
+        const series_slot_t *slot = s_slot(self, i);
+        snap_w_begin(w, SERIES_SLOT_TAG);
+        bar_save(&slot->acc, w);
+        snap_w_bool(w, slot->has_carry);
+        snap_w_decimal(w, slot->carry);
+        snap_w_uint(w, slot->emitted);
+        snap_w_bool(w, slot->dirty);
+        snap_w_end(w);
+    }
+}
+
+series_t *
+series_load(snap_r_t *r, const msg_instrument_t *inst, int64_t interval_ns, int64_t lateness_ns,
+            size_t history, int price_exp)
+{
+    assert(r != NULL && inst != NULL);
+    if (!snap_r_next(r, SERIES_TAG)) {
+        return NULL;
+    }
+    series_t *self = series_new(inst, interval_ns, lateness_ns, history, price_exp);
+    int64_t interval = snap_r_int(r, 1, INT64_MAX);
+    int64_t lateness = snap_r_int(r, 0, INT64_MAX);
+    size_t count = (size_t) snap_r_uint(r, self->cap);
+    self->closed = (size_t) snap_r_uint(r, count);
+    self->base_open = snap_r_int(r, INT64_MIN, INT64_MAX);
+    self->has_clock = snap_r_bool(r);
+    self->clock = snap_r_int(r, INT64_MIN, INT64_MAX);
+    self->forced = snap_r_uint(r, UINT64_MAX);
+    self->skipped = snap_r_uint(r, UINT64_MAX);
+    if (snap_r_error(r, NULL) == 0 && (interval != interval_ns || lateness != lateness_ns)) {
+        snap_r_fail(r, "saved with another interval or lateness");
+    }
+    if (snap_r_error(r, NULL) == 0 && count > 0) {
+        __int128 last = (__int128) self->base_open + (__int128) (count - 1) * interval_ns;
+        if (last > INT64_MAX - interval_ns) {
+            snap_r_fail(r, "bars beyond the end of time");
+        }
+    }
+    if (snap_r_error(r, NULL) == 0) {
+        s_reserve(self, count);
+    }
+    for (size_t i = 0; i < count && snap_r_next(r, SERIES_SLOT_TAG); i++) {
+        series_slot_t *slot = &self->ring[i];
+        s_slot_init(slot);
+        bar_load(&slot->acc, r);
+        slot->has_carry = snap_r_bool(r);
+        slot->carry = snap_r_decimal(r);
+        slot->emitted = (uint32_t) snap_r_uint(r, UINT32_MAX);
+        slot->dirty = snap_r_bool(r);
+        self->count = i + 1;
+        self->dirty += slot->dirty ? 1 : 0;
+        if (slot->acc.count == 0 && !slot->has_carry) {
+            snap_r_fail(r, "an empty bar without a previous close");
+        }
+        if (slot->dirty && i >= self->closed) {
+            snap_r_fail(r, "an open bar marked for re-emission");
+        }
+    }
+    if (snap_r_error(r, NULL) != 0) {
+        series_destroy(&self);
+        return NULL;
+    }
+    return self;
+}

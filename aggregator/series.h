@@ -26,6 +26,7 @@
 
 #include "atrade.h"
 #include "msg.h"
+#include "snap.h"
 
 typedef struct series series_t;
 
@@ -73,5 +74,16 @@ uint64_t series_take_skipped(series_t *self);
 
 /* Bytes held, for the memory gauge. */
 size_t series_memory(const series_t *self);
+
+/* Append the series' state to a snapshot: a "series" record, then one "slot" record per bar. */
+void series_save(const series_t *self, snap_w_t *w);
+
+/*
+ * A series made as series_new(inst, interval_ns, lateness_ns, history, price_exp) with the state
+ * series_save wrote. Returns NULL when the records are invalid or were saved with another
+ * interval or lateness, or hold more bars than history allows (snap_r_error says why).
+ */
+series_t *series_load(snap_r_t *r, const msg_instrument_t *inst, int64_t interval_ns,
+                      int64_t lateness_ns, size_t history, int price_exp);
 
 #endif

@@ -270,3 +270,71 @@ session_memory(const session_t *self)
 {
     return sizeof *self + profile_memory(self->profile);
 }
+
+/* ---- snapshot ---- */
+
+#define SESSION_TAG "session"
+
+void
+session_save(const session_t *self, snap_w_t *w)
+{
+    assert(self != NULL && w != NULL);
+    snap_w_begin(w, SESSION_TAG);
+    snap_w_int(w, self->start_ns);
+    snap_w_int(w, self->period_ns);
+    snap_w_int(w, self->price_exp);
+    snap_w_uint(w, self->count);
+    snap_w_int(w, self->ts_max);
+    snap_w_int(w, self->trade_exp);
+    snap_w_decimal(w, self->high);
+    snap_w_decimal(w, self->low);
+    snap_w_decimal(w, self->ref);
+    snap_w_dec128(w, self->volume);
+    snap_w_dec128(w, self->buy_volume);
+    snap_w_dec128(w, self->sell_volume);
+    snap_w_dec128(w, self->notional);
+    snap_w_dec128(w, self->dev);
+    snap_w_dec128(w, self->dev2);
+    snap_w_end(w);
+    profile_save(self->profile, w);
+}
+
+session_t *
+session_load(snap_r_t *r, int64_t period_ns, decimal_t bin_size, int price_exp)
+{
+    assert(r != NULL);
+    if (!snap_r_next(r, SESSION_TAG)) {
+        return NULL;
+    }
+    int64_t start = snap_r_int(r, INT64_MIN, INT64_MAX - period_ns);
+    session_t *self = session_new(start, period_ns, bin_size, price_exp);
+    int64_t period = snap_r_int(r, 1, INT64_MAX);
+    int64_t exp = snap_r_int(r, DECIMAL_EXP_MIN, DECIMAL_EXP_MAX);
+    self->count = snap_r_uint(r, UINT64_MAX);
+    self->ts_max = snap_r_int(r, INT64_MIN, INT64_MAX);
+    self->trade_exp = (int8_t) snap_r_int(r, DECIMAL_EXP_MIN, DECIMAL_EXP_MAX);
+    self->high = snap_r_decimal(r);
+    self->low = snap_r_decimal(r);
+    self->ref = snap_r_decimal(r);
+    self->volume = snap_r_dec128(r);
+    self->buy_volume = snap_r_dec128(r);
+    self->sell_volume = snap_r_dec128(r);
+    self->notional = snap_r_dec128(r);
+    self->dev = snap_r_dec128(r);
+    self->dev2 = snap_r_dec128(r);
+    if (snap_r_error(r, NULL) == 0 && (period != period_ns || exp != price_exp)) {
+        snap_r_fail(r, "saved with another session length or price exponent");
+    }
+    profile_t *profile = snap_r_error(r, NULL) == 0 ? profile_load(r) : NULL;
+    if (profile && decimal_cmp(profile_bin_size(profile), bin_size) != 0) {
+        snap_r_fail(r, "saved with another bin size");
+    }
+    if (snap_r_error(r, NULL) != 0) {
+        profile_destroy(&profile);
+        session_destroy(&self);
+        return NULL;
+    }
+    profile_destroy(&self->profile);
+    self->profile = profile;
+    return self;
+}

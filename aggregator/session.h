@@ -65,4 +65,14 @@ const profile_t *session_profile(const session_t *self);
 /* Bytes held, for the memory gauge. */
 size_t session_memory(const session_t *self);
 
+/* Append the session to a snapshot: a "session" record, then its profile's (profile_save). */
+void session_save(const session_t *self, snap_w_t *w);
+
+/*
+ * The session session_save wrote, checked against what session_new would be given (period,
+ * bin size, price exponent). NULL when the records are invalid (snap_r_error says why).
+ * Caller owns the result.
+ */
+session_t *session_load(snap_r_t *r, int64_t period_ns, decimal_t bin_size, int price_exp);
+
 #endif

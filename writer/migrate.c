@@ -181,9 +181,22 @@ static const char s_v2[] =
     "         g.from_ts, g.to_ts, g.reason, g.received_at, g.instrument_id, g.from_seq, g.to_seq"
     "  FROM gaps g LEFT JOIN instruments i ON i.id = g.instrument_id;";
 
+/* ---- version 3: bars, the bar sent last wins ---- */
+
+/*
+ * Version 1's comment said the higher revision wins. A restarted aggregator replays its input and
+ * re-sends bars with revisions it already used, so the writer now keeps the bar delivered last
+ * (writer/store.c); only the comment changes.
+ */
+static const char s_v3[] =
+    "COMMENT ON TABLE bars IS 'tickpipe: OHLCV bars by event time; a late trade re-sends the "
+    "bar with revision + 1; after an aggregator restart a bar may be sent again with a revision "
+    "already used; the bar sent last is the current one; flags bit 0: no trades';";
+
 static const migrate_step_t s_steps[] = {
     {1, "tables, keys and views of DESIGN.md section 7", s_v1},
     {2, "gaps: seq ranges of producers' frames replay could not fill", s_v2},
+    {3, "bars: the bar sent last wins, whatever its revision", s_v3},
 };
 
 #define MIGRATE_STEP_COUNT (sizeof s_steps / sizeof s_steps[0])

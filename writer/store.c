@@ -28,7 +28,7 @@
 #define STORE_NUM_MAX    32                                       /* an integer as text */
 #define STORE_SQL_INIT   1024 /* first size of the checkpoint statement */
 #define STORE_TRADE_COLS 7
-#define STORE_BAR_COLS   18
+#define STORE_BAR_COLS   19 /* the columns of STORE_BAR_LIST, then bars_stage.ord */
 #define STORE_LEVEL_COLS 20
 #define STORE_BIN_COLS   8
 #define STORE_GAP_COLS   9
@@ -50,7 +50,7 @@
 
 static const char s_sql_staging[] =
     "CREATE TEMP TABLE IF NOT EXISTS trades_stage (LIKE trades) ON COMMIT DELETE ROWS;"
-    "CREATE TEMP TABLE IF NOT EXISTS bars_stage (LIKE bars INCLUDING DEFAULTS)"
+    "CREATE TEMP TABLE IF NOT EXISTS bars_stage (LIKE bars INCLUDING DEFAULTS, ord bigint)"
     "  ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS session_levels_stage (LIKE session_levels INCLUDING DEFAULTS)"
     "  ON COMMIT DELETE ROWS;"
@@ -67,12 +67,20 @@ static const char s_sql_merge_trades[] =
     "INSERT INTO trades (" STORE_TRADE_LIST ") SELECT " STORE_TRADE_LIST " FROM trades_stage"
     " ON CONFLICT DO NOTHING";
 
+/*
+ * Bars: the bar delivered last wins, whatever its revision. The aggregator's output reaches the
+ * writer in the aggregator's seq order, and a restarted aggregator re-emits bars with revisions
+ * it already used, so only the delivery order says which version is current. Inside a batch that
+ * order is bars_stage.ord (the bar's index in the rowbatch; heap order is not an order); across
+ * batches the later batch replaces the row. A row whose values are all unchanged is not
+ * rewritten, so updated_at says when the bar last changed.
+ */
 static const char s_sql_copy_bars[] =
-    "COPY bars_stage (" STORE_BAR_LIST ") FROM STDIN (FORMAT binary)";
+    "COPY bars_stage (" STORE_BAR_LIST ", ord) FROM STDIN (FORMAT binary)";
 static const char s_sql_merge_bars[] =
     "INSERT INTO bars AS b (" STORE_BAR_LIST ")"
     " SELECT DISTINCT ON (instrument_id, \"interval\", ts_open) " STORE_BAR_LIST
-    " FROM bars_stage ORDER BY instrument_id, \"interval\", ts_open, revision DESC"
+    " FROM bars_stage ORDER BY instrument_id, \"interval\", ts_open, ord DESC"
     " ON CONFLICT (instrument_id, \"interval\", ts_open) DO UPDATE SET"
     " ts_close = EXCLUDED.ts_close, open = EXCLUDED.open, high = EXCLUDED.high,"
     " low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume,"
@@ -81,7 +89,12 @@ static const char s_sql_merge_bars[] =
     " trade_count = EXCLUDED.trade_count, first_trade_id = EXCLUDED.first_trade_id,"
     " last_trade_id = EXCLUDED.last_trade_id, revision = EXCLUDED.revision,"
     " flags = EXCLUDED.flags, updated_at = now()"
-    " WHERE b.revision < EXCLUDED.revision";
+    " WHERE (b.ts_close, b.open, b.high, b.low, b.close, b.volume, b.quote_volume, b.vwap,"
+    " b.buy_volume, b.sell_volume, b.trade_count, b.first_trade_id, b.last_trade_id,"
+    " b.revision, b.flags) IS DISTINCT FROM (EXCLUDED.ts_close, EXCLUDED.open, EXCLUDED.high,"
+    " EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.quote_volume, EXCLUDED.vwap,"
+    " EXCLUDED.buy_volume, EXCLUDED.sell_volume, EXCLUDED.trade_count, EXCLUDED.first_trade_id,"
+    " EXCLUDED.last_trade_id, EXCLUDED.revision, EXCLUDED.flags)";
 
 static const char s_sql_copy_levels[] =
     "COPY session_levels_stage (" STORE_LEVEL_LIST ") FROM STDIN (FORMAT binary)";
@@ -396,6 +409,7 @@ s_encode_bars(store_t *self, const rowbatch_t *batch)
         s_text_or_null(c, b[i].last_trade_id);
         pgcopy_int4(c, (int32_t) b[i].revision);
         pgcopy_int4(c, (int32_t) b[i].flags);
+        pgcopy_int8(c, (int64_t) i); /* ord: the delivery order (see s_sql_merge_bars) */
     }
     pgcopy_end(c);
     return rc ? -ERANGE : 0;
@@ -575,6 +589,7 @@ s_write_rest(store_t *self, const rowbatch_t *batch, store_result_t *res)
         if (rows < 0) {
             return (int) rows;
         }
+        /* Rows inserted or updated: a re-sent bar equal to the stored one is neither. */
         res->bars_written = rows;
     }
     if (rowbatch_levels_count(batch) > 0) {

@@ -13,8 +13,10 @@
  * The seq test only chooses the path, it never drops anything: producers restart at seq 1 until
  * their journals land, and a fast COPY that meets a duplicate anyway (unique violation) is rolled
  * back and the batch redone on the safe path. Bars, levels and profiles always go through staging
- * and an upsert where the newer version wins (bars: higher revision; levels: (is_final, ts,
- * trade_count); profile bins: (is_final, ts, volume)); gaps insert once.
+ * and an upsert. Bars: the bar delivered last wins, whatever its revision (the aggregator's output
+ * arrives in its seq order, and after a restart it re-emits bars with revisions already used);
+ * levels and profile bins: the newer version wins (levels: (is_final, ts, trade_count); profile
+ * bins: (is_final, ts, volume)). Gaps insert once.
  *
  * Ownership: store_new borrows the pgconn (the caller keeps it and destroys it after the store);
  * the store owns its caches and its COPY buffer.
@@ -38,7 +40,7 @@ typedef struct {
     bool fell_back;           /* the fast path met a duplicate and was redone on the safe path */
     int64_t trades_inserted;  /* new trades */
     int64_t trades_duplicate; /* trades that were already there */
-    int64_t bars_written;     /* bars inserted or replaced by a higher revision */
+    int64_t bars_written;     /* bars inserted or changed (identical re-sends not counted) */
     int64_t levels_written;   /* session levels inserted or replaced */
     int64_t bins_written;     /* profile bins inserted or changed */
     int64_t gaps_inserted;    /* new gaps */

@@ -18,6 +18,19 @@
  * published live. Every trade must still be counted once, and the bars must equal the
  * recomputation over all trades, in order and without a revision (so replayed frames were
  * aggregated before the live ones that followed them); no seq gap may be recorded.
+ *
+ * Mode "restore" (issue 7 point 4): the same fake collector feeds a stream with duplicates (ids
+ * seen a few frames before) and late trades (held back until their bar has closed), and the
+ * aggregator, saving a snapshot every second, is SIGKILLed RESTORE_KILLS times, each time after
+ * it saved one, and restarted while the collector goes on. Before the first restart the snapshot
+ * is corrupted, which must be refused (moved to .bad) and the state rebuilt from the whole
+ * journal; every later restart must restore its instruments from the snapshot and replay from
+ * the snapshot's checkpoint, not from seq 1. The bar sent last wins, so the outputs of the
+ * restored processes decide what the test sees. At the end (SIGTERM), the bars and levels the
+ * writer would hold (the aggregator's output journal read as the writer applies it: the bar sent
+ * last wins, levels by (is_final, ts, trade_count)) must equal a recomputation over the distinct
+ * trades — what an uninterrupted run produces (aggregator-corpus) — for the instrument and for its
+ * composite.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -26,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <czmq.h>
 
@@ -35,28 +49,41 @@
 #include "oracle.h"
 #include "replay.h"
 #include "replay_server.h"
+#include "snapshot.h"
 #include "spawn.h"
 #include "topic.h"
 #include "wire.h"
 #include "xalloc.h"
 
-#define TRADES       2000                   /* trades in all, half before the kill */
-#define HALF         (TRADES / 2)           /* trades before the kill */
-#define FRAME        250                    /* trades per TRADES frame */
-#define STEP_NS      (CLOCK_NS_PER_SEC / 2) /* two trades per 1 s bar */
-#define START_NS     (1763856000LL * CLOCK_NS_PER_SEC)
-#define SEQ_MAX      8192  /* frames the test keeps track of */
-#define WAIT_MS      30000 /* for each stage */
-#define POLL_MS      100
-#define HANDSHAKE_MS 10000
-#define REQ_ID       42
-#define CREDIT       256
-#define NAME         "agg-dur"
-#define COLLECTOR    "coll-a"
-#define INPUT_FRAME  20 /* trades per TRADES frame in mode input */
-#define INPUT_EARLY  20 /* frames journaled before the aggregator starts */
-#define INPUT_DROP   10 /* every this-th later frame is not published live */
-#define PUMP_MS      5  /* poll step while serving replay */
+#define TRADES             2000                   /* trades in all, half before the kill */
+#define HALF               (TRADES / 2)           /* trades before the kill */
+#define FRAME              250                    /* trades per TRADES frame */
+#define STEP_NS            (CLOCK_NS_PER_SEC / 2) /* two trades per 1 s bar */
+#define START_NS           (1763856000LL * CLOCK_NS_PER_SEC)
+#define SEQ_MAX            8192  /* frames the test keeps track of */
+#define WAIT_MS            30000 /* for each stage */
+#define POLL_MS            100
+#define HANDSHAKE_MS       10000
+#define REQ_ID             42
+#define CREDIT             256
+#define NAME               "agg-dur"
+#define COLLECTOR          "coll-a"
+#define INPUT_FRAME        20   /* trades per TRADES frame in mode input */
+#define INPUT_EARLY        20   /* frames journaled before the aggregator starts */
+#define INPUT_DROP         10   /* every this-th later frame is not published live */
+#define PUMP_MS            5    /* poll step while serving replay */
+#define RESTORE_TRADES     6000 /* distinct trades of mode restore */
+#define RESTORE_STEP_NS    (CLOCK_NS_PER_SEC / 10) /* ten trades per 1 s bar */
+#define RESTORE_FRAME      20                      /* trades per frame */
+#define RESTORE_HOLD       60  /* a held-back trade comes this many trades later (6 s) */
+#define RESTORE_HOLD_EVERY 220 /* one trade in this many is held back */
+#define RESTORE_DUP_EVERY  20  /* one trade in this many is sent again RESTORE_HOLD later */
+#define RESTORE_EMIT_MAX   (RESTORE_TRADES * 2) /* trades emitted, duplicates included */
+#define RESTORE_PACE_MS    15                   /* between frames */
+#define RESTORE_KILLS      3
+#define RESTORE_DOWN       5    /* frames sent while the aggregator is down */
+#define RESTORE_QUIET_MS   1500 /* caught up this long: the aggregator is idle */
+#define RESTORE_AGG_CONFIG "  snapshot_interval: 1s\n  composite: true\n"
 
 static spawn_t *s_agg;
 static char s_log[600];
@@ -88,6 +115,10 @@ static int64_t s_journal_last = -1; /* heartbeat journal_last_seq */
 static int64_t s_trades_in = -1;    /* heartbeat trades_in_total */
 static int64_t s_replayed = -1;     /* heartbeat input_replayed_frames_total */
 static int64_t s_seq_gaps = -1;     /* heartbeat seq_gaps_total */
+static int64_t s_snapshots = -1;    /* heartbeat snapshots_total */
+static int64_t s_restored = -1;     /* heartbeat restored_instruments */
+static int64_t s_lag = -1;          /* heartbeat input_lag_frames */
+static int64_t s_replaying = -1;    /* heartbeat input_replaying */
 
 static void
 s_read_beats(zsock_t *hb)
@@ -104,6 +135,14 @@ s_read_beats(zsock_t *hb)
                 s_replayed = h->counters[i].value;
             } else if (strcmp(h->counters[i].key, "seq_gaps_total") == 0) {
                 s_seq_gaps = h->counters[i].value;
+            } else if (strcmp(h->counters[i].key, "snapshots_total") == 0) {
+                s_snapshots = h->counters[i].value;
+            } else if (strcmp(h->counters[i].key, "restored_instruments") == 0) {
+                s_restored = h->counters[i].value;
+            } else if (strcmp(h->counters[i].key, "input_lag_frames") == 0) {
+                s_lag = h->counters[i].value;
+            } else if (strcmp(h->counters[i].key, "input_replaying") == 0) {
+                s_replaying = h->counters[i].value;
             }
         }
         msg_finish(&m);
@@ -337,8 +376,9 @@ s_receive_live(zsock_t *pull, zsock_t *hb, uint64_t first_seq, size_t min_bars)
     return next - 1;
 }
 
+/* agg_extra: more lines of the aggregator section (indented), or "". */
 static void
-s_write_config(const char *dir, const char *config)
+s_write_config(const char *dir, const char *config, const char *agg_extra)
 {
     FILE *f = fopen(config, "w");
     CHECK(f != NULL, "config");
@@ -347,15 +387,16 @@ s_write_config(const char *dir, const char *config)
             "endpoints:\n  aggregator_trades: ipc://%s/at\n  aggregator_pub: ipc://%s/ap\n"
             "  writer_pull: ipc://%s/wp\n  heartbeat: ipc://%s/hb\n"
             "aggregator:\n  intervals: [1s]\n  lateness: 0s\n  heartbeat: 100ms\n"
-            "  persist_interval: 1h\n  replay_endpoint: ipc://%s/replay\n"
+            "  persist_interval: 1h\n  replay_endpoint: ipc://%s/replay\n%s"
             "collectors:\n  %s:\n    exchange: binance\n    symbols: [BTCUSDT]\n"
             "    replay_endpoint: ipc://%s/creplay\n"
             "instruments:\n  binance.spot.BTCUSDT:\n    tick_size: \"0.01\"\n",
-            dir, dir, dir, dir, dir, dir, dir, COLLECTOR, dir);
+            dir, dir, dir, dir, dir, dir, dir, agg_extra, COLLECTOR, dir);
     fclose(f);
 }
 
 static int s_run_input(const char *dir, const char *config, msg_trade_t *trades);
+static int s_run_restore(const char *dir, const char *config);
 
 int
 main(int argc, char **argv)
@@ -366,14 +407,21 @@ main(int argc, char **argv)
     char config[600];
     snprintf(config, sizeof config, "%s/tickpipe.yaml", dir);
     snprintf(s_log, sizeof s_log, "%s/aggregator.log", dir);
-    s_write_config(dir, config);
+    if (argc > 1 && strcmp(argv[1], "restore") == 0) {
+        s_write_config(dir, config, RESTORE_AGG_CONFIG);
+        int rc = s_run_restore(dir, config);
+        spawn_rmrf(dir);
+        free(dir);
+        return rc;
+    }
+    s_write_config(dir, config, "");
     if (argc > 1 && strcmp(argv[1], "input") == 0) {
         int rc = s_run_input(dir, config, trades);
         spawn_rmrf(dir);
         free(dir);
         return rc;
     }
-    CHECK(argc > 1 && strcmp(argv[1], "output") == 0, "usage: %s output|input", argv[0]);
+    CHECK(argc > 1 && strcmp(argv[1], "output") == 0, "usage: %s output|input|restore", argv[0]);
     oracle_params_t op = {.inst = trades[0].inst,
                           .price_exp = -2,
                           .bin_size = {10, -2},
@@ -555,6 +603,406 @@ s_run_input(const char *dir, const char *config, msg_trade_t *trades)
            frame, INPUT_EARLY, INPUT_DROP, got, s_replayed);
     spawn_stop(&s_agg);
     free(want);
+    zsock_destroy(&c.pub);
+    replay_server_destroy(&c.server);
+    journal_close(&c.journal);
+    msg_buf_finish(&c.buf);
+    zsock_destroy(&pull);
+    zsock_destroy(&hb);
+    return EXIT_SUCCESS;
+}
+
+/* ---- mode restore ---- */
+
+typedef struct {
+    msg_trade_t *emit; /* trades in the order sent, duplicates included */
+    size_t count;      /* entries in emit */
+} restore_stream_t;
+
+/* The distinct trades in time order, then the order they are sent in (see the file's top). */
+static void
+s_restore_stream(msg_trade_t *base, restore_stream_t *st)
+{
+    const msg_instrument_t inst = {"binance", MSG_MARKET_SPOT, "BTCUSDT"};
+    unsigned seed = 11;
+    int64_t price = 6500000;
+    for (int i = 0; i < RESTORE_TRADES; i++) {
+        price += rand_r(&seed) % 41 - 20;
+        base[i] = (msg_trade_t){.inst = inst,
+                                .price = {price, -2},
+                                .qty = {1 + rand_r(&seed) % 5000, -4},
+                                .side = rand_r(&seed) % 2 ? MSG_SIDE_BUY : MSG_SIDE_SELL,
+                                .ts_exchange_ns = START_NS + (int64_t) i * RESTORE_STEP_NS};
+        base[i].ts_recv_ns = base[i].ts_exchange_ns;
+        snprintf(base[i].trade_id, sizeof base[i].trade_id, "%d", 500000 + i);
+    }
+    st->emit = xcalloc(RESTORE_EMIT_MAX, sizeof *st->emit);
+    st->count = 0;
+    for (int i = 0; i < RESTORE_TRADES; i++) {
+        if (i % RESTORE_HOLD_EVERY != RESTORE_HOLD_EVERY / 2
+            || i + RESTORE_HOLD >= RESTORE_TRADES) {
+            st->emit[st->count++] = base[i];
+        }
+        int held = i - RESTORE_HOLD;
+        if (held >= 0 && held % RESTORE_HOLD_EVERY == RESTORE_HOLD_EVERY / 2) {
+            st->emit[st->count++] = base[held];
+        }
+        if (held >= 0 && held % RESTORE_DUP_EVERY == RESTORE_DUP_EVERY / 3) {
+            st->emit[st->count++] = base[held];
+        }
+    }
+}
+
+/* Serve replay and read heartbeats for ms. */
+static void
+s_pump(fake_collector_t *c, zsock_t *hb, zsock_t *pull, int ms)
+{
+    int64_t until = clock_mono_ns() + (int64_t) ms * CLOCK_NS_PER_MS;
+    do {
+        (void) replay_server_handle(c->server);
+        s_read_beats(hb);
+        zframe_t *f = NULL;
+        while ((f = zframe_recv_nowait(pull)) != NULL) {
+            zframe_destroy(&f); /* the writer's PULL: drained, the journal is what counts */
+        }
+        zclock_sleep(1);
+    } while (clock_mono_ns() < until);
+}
+
+/* Pump until cond holds or WAIT_MS passes. */
+#define PUMP_UNTIL(c, hb, pull, cond, ...)                                                         \
+    do {                                                                                           \
+        int64_t until_ = clock_mono_ns() + (int64_t) WAIT_MS * CLOCK_NS_PER_MS;                    \
+        while (!(cond) && clock_mono_ns() < until_) {                                              \
+            s_pump((c), (hb), (pull), POLL_MS);                                                    \
+        }                                                                                          \
+        CHECK((cond), __VA_ARGS__);                                                                \
+    } while (0)
+
+static void
+s_reset_beats(void)
+{
+    s_journal_last = s_trades_in = s_replayed = s_seq_gaps = -1;
+    s_snapshots = s_restored = s_lag = s_replaying = -1;
+}
+
+/* SIGKILL the aggregator and forget its heartbeats. */
+static void
+s_kill(fake_collector_t *c, zsock_t *hb, zsock_t *pull)
+{
+    int status = 0;
+    CHECK(spawn_signal(s_agg, SIGKILL) == 0, "SIGKILL");
+    CHECK(spawn_wait(s_agg, WAIT_MS, &status) == 0, "the aggregator did not die");
+    spawn_stop(&s_agg);
+    s_pump(c, hb, pull, POLL_MS);
+    s_reset_beats();
+}
+
+/* Flip one byte in the middle of the snapshot file. */
+static void
+s_corrupt_snapshot(const char *path)
+{
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL, "no snapshot at '%s' to corrupt", path);
+    CHECK(fseek(f, 0, SEEK_END) == 0, "seek");
+    long size = ftell(f);
+    CHECK(size > 64, "snapshot of %ld bytes", size);
+    CHECK(fseek(f, size / 2, SEEK_SET) == 0, "seek");
+    int byte = fgetc(f);
+    CHECK(fseek(f, size / 2, SEEK_SET) == 0 && fputc(byte ^ 0x5a, f) != EOF, "write");
+    fclose(f);
+}
+
+/* What the writer would hold: the last bar per (instrument, ts_open), the best levels. */
+typedef struct {
+    msg_bar_t *bars;        /* per instrument k, RESTORE_TRADES slots by bar index */
+    bool *has_bar;          /* which slots were filled */
+    msg_levels_t levels[2]; /* per instrument */
+    bool has_levels[2];
+} restore_final_t;
+
+#define RESTORE_BARS (RESTORE_TRADES / 10 + 64) /* 1 s bars the output can hold per instrument */
+
+static bool
+s_levels_newer(const msg_levels_t *a, const msg_levels_t *b)
+{
+    if (a->is_final != b->is_final) {
+        return a->is_final > b->is_final;
+    }
+    if (a->ts_ns != b->ts_ns) {
+        return a->ts_ns > b->ts_ns;
+    }
+    return a->trade_count >= b->trade_count;
+}
+
+static void
+s_read_output(const char *dir, restore_final_t *fin)
+{
+    char path[600];
+    char err[JOURNAL_ERROR_MAX] = "";
+    journal_opts_t opts;
+    journal_t *j = NULL;
+    journal_iter_t *it = NULL;
+    journal_record_t rec;
+
+    CHECK(journal_path(dir, NAME, path, sizeof path) > 0, "journal_path");
+    journal_opts_default(&opts);
+    CHECK(journal_open(path, &opts, &j, err, sizeof err) == 0, "open '%s': %s", path, err);
+    CHECK(journal_iter_new(j, 1, &it, err, sizeof err) == 0, "iter: %s", err);
+    while (journal_iter_next(it, &rec) > 0) {
+        msg_t m;
+        CHECK(msg_decode(rec.payload, rec.size, MSG_FRAME_MAX_DEFAULT, &m, NULL) == 0,
+              "output seq %" PRIu64 " undecodable", rec.seq);
+        const msg_instrument_t *inst = m.type == MSG_TYPE_BAR      ? &m.body.bar.inst
+                                       : m.type == MSG_TYPE_LEVELS ? &m.body.levels.inst
+                                                                   : NULL;
+        int k = inst && strcmp(inst->exchange, "*") == 0 ? 1 : 0;
+        if (m.type == MSG_TYPE_BAR) {
+            int64_t idx = (m.body.bar.ts_open_ns - START_NS) / CLOCK_NS_PER_SEC;
+            if (idx >= 0 && idx < RESTORE_BARS) {
+                fin->bars[k * RESTORE_BARS + idx] = m.body.bar;
+                fin->has_bar[k * RESTORE_BARS + idx] = true;
+            }
+        } else if (m.type == MSG_TYPE_LEVELS
+                   && (!fin->has_levels[k] || s_levels_newer(&m.body.levels, &fin->levels[k]))) {
+            fin->levels[k] = m.body.levels;
+            fin->has_levels[k] = true;
+        }
+        msg_finish(&m);
+    }
+    journal_iter_destroy(&it);
+    journal_close(&j);
+}
+
+static void
+s_check_bar(const msg_bar_t *b, const msg_bar_t *want, bool ids)
+{
+    CHECK(decimal_is_identical(b->open, want->open) && decimal_is_identical(b->high, want->high)
+              && decimal_is_identical(b->low, want->low)
+              && decimal_is_identical(b->close, want->close)
+              && decimal_is_identical(b->vwap, want->vwap)
+              && dec128_cmp(b->volume, want->volume) == 0
+              && dec128_cmp(b->quote_volume, want->quote_volume) == 0
+              && dec128_cmp(b->buy_volume, want->buy_volume) == 0
+              && dec128_cmp(b->sell_volume, want->sell_volume) == 0
+              && b->trade_count == want->trade_count && b->flags == want->flags
+              && (!ids
+                  || (strcmp(b->first_trade_id, want->first_trade_id) == 0
+                      && strcmp(b->last_trade_id, want->last_trade_id) == 0)),
+          "%s bar at +%" PRId64 " s (revision %u): %" PRIu64 " trades, close %" PRId64
+          "e%d; the recomputation has %" PRIu64 " trades, close %" PRId64 "e%d",
+          b->inst.exchange, (int64_t) ((b->ts_open_ns - START_NS) / CLOCK_NS_PER_SEC), b->revision,
+          b->trade_count, b->close.mant, b->close.exp, want->trade_count, want->close.mant,
+          want->close.exp);
+}
+
+static void
+s_check_levels(const msg_levels_t *l, const msg_levels_t *w)
+{
+    CHECK(decimal_is_identical(l->vwap, w->vwap) && decimal_is_identical(l->stddev, w->stddev)
+              && decimal_is_identical(l->upper1, w->upper1)
+              && decimal_is_identical(l->lower2, w->lower2) && decimal_is_identical(l->poc, w->poc)
+              && decimal_is_identical(l->vah, w->vah) && decimal_is_identical(l->val, w->val)
+              && decimal_is_identical(l->high, w->high) && decimal_is_identical(l->low, w->low)
+              && dec128_cmp(l->volume, w->volume) == 0
+              && dec128_cmp(l->buy_volume, w->buy_volume) == 0
+              && dec128_cmp(l->delta, w->delta) == 0 && l->trade_count == w->trade_count,
+          "%s levels: %" PRIu64 " trades, vwap %" PRId64 "e%d, poc %" PRId64
+          "e%d; the recomputation has %" PRIu64 " trades, vwap %" PRId64 "e%d, poc %" PRId64 "e%d",
+          l->inst.exchange, l->trade_count, l->vwap.mant, l->vwap.exp, l->poc.mant, l->poc.exp,
+          w->trade_count, w->vwap.mant, w->vwap.exp, w->poc.mant, w->poc.exp);
+}
+
+/* Compare what the writer would hold with the recomputation, for the instrument (k 0) and its
+ * composite (k 1, whose ids are qualified, so only values are compared). Returns bars checked. */
+static size_t
+s_check_final(const restore_final_t *fin, const msg_trade_t *base)
+{
+    oracle_params_t op = {.inst = base[0].inst,
+                          .price_exp = -2,
+                          .bin_size = {10, -2},
+                          .value_area_pct = 70,
+                          .anchor_period_ns = CLOCK_NS_PER_DAY};
+    msg_bar_t *want = NULL;
+    size_t nwant = 0;
+    msg_levels_t lv;
+    CHECK(oracle_bars(base, RESTORE_TRADES, &op, CLOCK_NS_PER_SEC, INT64_MIN, &want, &nwant) == 0,
+          "oracle");
+    CHECK(oracle_levels(base, RESTORE_TRADES, &op, oracle_session_start(&op, START_NS), &lv) == 0,
+          "oracle levels");
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < nwant; i++) {
+            int64_t idx = (want[i].ts_open_ns - START_NS) / CLOCK_NS_PER_SEC;
+            CHECK(idx >= 0 && idx < RESTORE_BARS && fin->has_bar[k * RESTORE_BARS + idx],
+                  "%s: no bar at +%" PRId64 " s in the output", k ? "composite" : "instrument",
+                  idx);
+            s_check_bar(&fin->bars[k * RESTORE_BARS + idx], &want[i], k == 0);
+        }
+        CHECK(fin->has_levels[k], "%s: no levels in the output", k ? "composite" : "instrument");
+        s_check_levels(&fin->levels[k], &lv);
+    }
+    free(want);
+    return nwant;
+}
+
+/* The checkpoint of COLLECTOR in the snapshot at path (> 0). */
+static uint64_t
+s_snapshot_checkpoint(const char *path)
+{
+    void *data = NULL;
+    size_t size = 0;
+    char why[SNAPSHOT_WHY_MAX] = "";
+    snapshot_head_t head;
+    uint64_t cp = 0;
+
+    CHECK(snapshot_read(path, &data, &size, why, sizeof why) == 0, "snapshot '%s': %s", path, why);
+    snap_r_t *r = snap_r_new(data, size);
+    CHECK(snapshot_load_head(r, &head) == 0, "snapshot head");
+    for (size_t i = 0; i < head.source_count; i++) {
+        if (strcmp(head.sources[i].name, COLLECTOR) == 0) {
+            cp = head.sources[i].checkpoint;
+        }
+    }
+    CHECK(cp > 0 && strcmp(head.name, NAME) == 0 && head.instr_count == 2,
+          "snapshot of '%s': checkpoint %" PRIu64 ", %" PRIu64 " instruments", head.name, cp,
+          head.instr_count);
+    snapshot_head_finish(&head);
+    snap_r_destroy(&r);
+    free(data);
+    return cp;
+}
+
+/* A restored process replays only what came after its snapshot's checkpoint (and drops). */
+static void
+s_check_resumed(int restart, int64_t replay_max)
+{
+    CHECK(s_replayed >= 0 && s_replayed <= replay_max,
+          "restart %d replayed %" PRId64 " frames, at most %" PRId64
+          " were after its snapshot: not resumed from its checkpoint",
+          restart, s_replayed, replay_max);
+}
+
+static int
+s_run_restore(const char *dir, const char *config)
+{
+    static msg_trade_t base[RESTORE_TRADES];
+    restore_stream_t st;
+    fake_collector_t c = {0};
+    char path[700];
+    char snap[600];
+    char err[JOURNAL_ERROR_MAX] = "";
+    journal_opts_t opts;
+
+    s_restore_stream(base, &st);
+    msg_buf_init(&c.buf);
+    snprintf(path, sizeof path, "%s/cjournal", dir);
+    journal_opts_default(&opts);
+    CHECK(journal_open(path, &opts, &c.journal, err, sizeof err) == 0, "journal: %s", err);
+    snprintf(path, sizeof path, "ipc://%s/creplay", dir);
+    c.server = replay_server_new(path, NULL);
+    CHECK(c.server != NULL && replay_server_add(c.server, COLLECTOR, c.journal) == 0,
+          "replay server");
+    CHECK(snapshot_path(dir, NAME, snap, sizeof snap) > 0, "snapshot_path");
+    zsock_t *hb = zsock_new(ZMQ_PULL);
+    CHECK(zsock_bind(hb, "ipc://%s/hb", dir) == 0, "bind heartbeat");
+    zsock_t *pull = zsock_new(ZMQ_PULL);
+    wire_set_hwm(pull, 100000, 100000);
+    CHECK(zsock_bind(pull, "ipc://%s/wp", dir) == 0, "bind writer_pull");
+    c.pub = zsock_new(ZMQ_PUB);
+    CHECK(zsock_connect(c.pub, "ipc://%s/at", dir) == 0, "connect aggregator_trades");
+
+    size_t frames = (st.count + RESTORE_FRAME - 1) / RESTORE_FRAME;
+    size_t kill_at[RESTORE_KILLS];
+    for (int k = 0; k < RESTORE_KILLS; k++) {
+        kill_at[k] = frames * (size_t) (k + 1) / (RESTORE_KILLS + 1);
+    }
+    int kills = 0;
+    int64_t full_replays = 0;
+    bool rebuilt = false;   /* the running process rebuilt its state from the whole journal */
+    int64_t replay_max = 0; /* frames the running process may have replayed, if restored */
+    s_agg = s_start(config);
+    for (size_t f = 0; f < frames; f++) {
+        size_t from = f * RESTORE_FRAME;
+        size_t to = from + RESTORE_FRAME < st.count ? from + RESTORE_FRAME : st.count;
+        s_collector_emit(&c, st.emit, (int) from, (int) to, true);
+        s_pump(&c, hb, pull, RESTORE_PACE_MS);
+        if (kills < RESTORE_KILLS && f == kill_at[kills]) {
+            /* Each kill comes after a snapshot and leaves frames for the replay to bring. */
+            PUMP_UNTIL(&c, hb, pull, s_snapshots >= 1, "no snapshot before kill %d", kills + 1);
+            if (kills > 0 && !rebuilt) {
+                s_check_resumed(kills, replay_max);
+            }
+            if (rebuilt) {
+                /* It started from nothing: everything before its start came by replay. */
+                CHECK(s_replayed >= (int64_t) kill_at[0],
+                      "the rebuild after the corrupt snapshot replayed %" PRId64 " of %zu frames",
+                      s_replayed, kill_at[0]);
+                rebuilt = false;
+            }
+            s_kill(&c, hb, pull);
+            kills++;
+            for (int d = 0; d < RESTORE_DOWN && f + 1 < frames; d++) {
+                f++;
+                from = f * RESTORE_FRAME;
+                to = from + RESTORE_FRAME < st.count ? from + RESTORE_FRAME : st.count;
+                s_collector_emit(&c, st.emit, (int) from, (int) to, true);
+            }
+            bool corrupt = kills == 1;
+            if (corrupt) {
+                s_corrupt_snapshot(snap);
+            }
+            if (!corrupt) {
+                /* Frames the restart may replay: those after the snapshot's checkpoint. */
+                replay_max = (int64_t) (f + 1 - s_snapshot_checkpoint(snap)) + RESTORE_DOWN;
+            }
+            s_agg = s_start(config);
+            PUMP_UNTIL(&c, hb, pull, s_restored >= 0, "no heartbeat after restart %d", kills);
+            if (corrupt) {
+                CHECK(s_restored == 0, "a corrupt snapshot restored %" PRId64 " instruments",
+                      s_restored);
+                CHECK(spawn_count_log(s_log, "refused") >= 1, "the refusal is not logged");
+                full_replays++;
+                rebuilt = true;
+            } else {
+                CHECK(s_restored == 2, "restart %d restored %" PRId64 " instruments, 2 expected",
+                      kills, s_restored);
+            }
+        }
+    }
+    /* Caught up with the collector for a while (the stop then flushes what is owed). */
+    int64_t since = clock_mono_ns();
+    int64_t deadline = since + (int64_t) WAIT_MS * CLOCK_NS_PER_MS;
+    while (clock_mono_ns() < deadline) {
+        s_pump(&c, hb, pull, POLL_MS);
+        if (s_lag != 0 || s_replaying != 0) {
+            since = clock_mono_ns();
+        } else if (clock_mono_ns() - since > (int64_t) RESTORE_QUIET_MS * CLOCK_NS_PER_MS) {
+            break;
+        }
+    }
+    CHECK(s_lag == 0 && s_replaying == 0, "not caught up: lag %" PRId64 ", replaying %" PRId64,
+          s_lag, s_replaying);
+    s_check_resumed(kills, replay_max);
+    int status = 0;
+    CHECK(spawn_signal(s_agg, SIGTERM) == 0, "SIGTERM");
+    CHECK(spawn_wait(s_agg, WAIT_MS, &status) == 0, "the aggregator did not stop");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+    spawn_stop(&s_agg);
+    snprintf(path, sizeof path, "%s.bad", snap);
+    CHECK(access(path, F_OK) == 0, "the refused snapshot was not moved to '%s'", path);
+    CHECK(access(snap, F_OK) == 0, "no snapshot after a clean stop");
+
+    restore_final_t fin = {.bars = xcalloc(2 * RESTORE_BARS, sizeof(msg_bar_t)),
+                           .has_bar = xcalloc(2 * RESTORE_BARS, sizeof(bool))};
+    s_read_output(dir, &fin);
+    size_t bars = s_check_final(&fin, base);
+    printf("ok: %zu trades sent (%d distinct) in %zu frames, %d SIGKILLs (%d restored from "
+           "snapshots, %" PRId64 " rebuilt from a corrupt one): %zu bars and the levels of the "
+           "instrument and its composite equal the recomputation\n",
+           st.count, RESTORE_TRADES, frames, kills, kills - (int) full_replays, full_replays, bars);
+    free(fin.bars);
+    free(fin.has_bar);
+    free(st.emit);
     zsock_destroy(&c.pub);
     replay_server_destroy(&c.server);
     journal_close(&c.journal);

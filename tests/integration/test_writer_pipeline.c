@@ -3,7 +3,7 @@
  * The test plays the collectors: one PUB connected to both endpoints.aggregator_trades and
  * endpoints.writer_trades, as DESIGN.md §2 wires a collector. It listens to the aggregator's PUB
  * for the bars it emits. Afterwards PostgreSQL must hold exactly the corpus trades, and exactly
- * the bars the aggregator emitted (the highest revision of each), field for field.
+ * the bars the aggregator emitted (the last version of each), field for field.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -26,11 +26,10 @@
 
 static wtest_t s_t;
 
-/* The latest version of each bar the aggregator published. */
+/* The last version of each bar the aggregator published: the one the writer must keep. */
 typedef struct {
     char key[256];     /* exchange|market|symbol|interval|ts_open_us */
     char row[ROW_MAX]; /* key and every field, as trades_v-style text */
-    uint32_t revision; /* its revision */
 } test_bar_t;
 
 static test_bar_t s_bars[BARS_MAX];
@@ -61,15 +60,11 @@ s_record_bar(const msg_bar_t *b)
             slot = &s_bars[i];
         }
     }
-    if (slot && slot->revision > b->revision) {
-        return;
-    }
     if (!slot) {
         WCHECK(&s_t, s_nbars < BARS_MAX, "too many bars");
         slot = &s_bars[s_nbars++];
     }
     snprintf(slot->key, sizeof slot->key, "%s", key);
-    slot->revision = b->revision;
     snprintf(slot->row, sizeof slot->row, "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%llu|%s|%s|%u|%u", key,
              open, high, low, close, vol, qvol, vwap, buy, sell,
              (unsigned long long) b->trade_count, b->first_trade_id, b->last_trade_id, b->revision,

@@ -1,6 +1,7 @@
 /*
- * test_migrate: the schema is created once, applying twice changes nothing, and writers starting
- * at the same moment serialise on the advisory lock.
+ * test_migrate: the schema is created once, applying twice changes nothing, a database at an
+ * older version gets the missing migrations only, and writers starting at the same moment
+ * serialise on the advisory lock.
  */
 #include "migrate.h"
 
@@ -119,6 +120,12 @@ START_TEST(test_migrate_fresh_then_idempotent)
         0);
     ck_assert_str_eq(out, "trades|PRIMARY KEY (instrument_id, trade_id)\n"
                           "bars|PRIMARY KEY (instrument_id, \"interval\", ts_open)\n");
+    /* The bars comment is the latest migration's: the bar sent last wins. */
+    out[0] = '\0';
+    ck_assert_int_eq(pgconn_query(c, "SELECT obj_description('bars'::regclass, 'pg_class')", 0,
+                                  NULL, s_on_text, out, NULL),
+                     0);
+    ck_assert_ptr_nonnull(strstr(out, "the bar sent last is the current one"));
     pgconn_destroy(&c);
 
     /* Again, on a new session: nothing to do, one row per version. */
@@ -132,6 +139,44 @@ START_TEST(test_migrate_fresh_then_idempotent)
     char want[32];
     snprintf(want, sizeof want, "%d|%d\n", migrate_latest(), migrate_latest());
     ck_assert_str_eq(out, want);
+    pgconn_destroy(&c);
+}
+END_TEST
+
+/* A database at version 2 (before the bars rule changed) gets version 3: the new comment. */
+START_TEST(test_migrate_upgrade_from_v2)
+{
+    char conninfo[512];
+    s_new_database("upgrade", conninfo, sizeof conninfo);
+    pgconn_t *c = s_connect(conninfo);
+    size_t n = 0;
+    const migrate_step_t *steps = migrate_steps(&n);
+    ck_assert_uint_ge(n, 3);
+    ck_assert_int_eq(pgconn_exec(c, "CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                                    " name text NOT NULL,"
+                                    " applied_at timestamptz NOT NULL DEFAULT now())"),
+                     0);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(pgconn_exec(c, steps[i].sql), 0);
+        char sql[128];
+        snprintf(sql, sizeof sql, "INSERT INTO schema_migrations (version, name) VALUES (%d, 'x')",
+                 steps[i].version);
+        ck_assert_int_eq(pgconn_exec(c, sql), 0);
+    }
+    const char *comment = "SELECT obj_description('bars'::regclass, 'pg_class')";
+    char out[512] = "";
+    ck_assert_int_eq(pgconn_query(c, comment, 0, NULL, s_on_text, out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "the higher revision wins"));
+
+    int version = 0;
+    ck_assert_int_eq(migrate_apply(c, &version), migrate_latest() - 2);
+    ck_assert_int_eq(version, migrate_latest());
+    out[0] = '\0';
+    ck_assert_int_eq(pgconn_query(c, comment, 0, NULL, s_on_text, out, NULL), 0);
+    ck_assert_str_eq(out, "tickpipe: OHLCV bars by event time; a late trade re-sends the bar with"
+                          " revision + 1; after an aggregator restart a bar may be sent again with"
+                          " a revision already used; the bar sent last is the current one; flags"
+                          " bit 0: no trades\n");
     pgconn_destroy(&c);
 }
 END_TEST
@@ -236,6 +281,7 @@ migrate_suite(void)
     tcase_add_unchecked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_migrate_steps_ordered);
     tcase_add_test(tc, test_migrate_fresh_then_idempotent);
+    tcase_add_test(tc, test_migrate_upgrade_from_v2);
     tcase_add_test(tc, test_migrate_concurrent_writers);
     tcase_add_test(tc, test_migrate_newer_database);
     tcase_add_test(tc, test_migrate_failure_leaves_nothing);

@@ -1,7 +1,7 @@
 /*
  * test_store: batches into a real PostgreSQL: exact decimals, duplicates ignored, the fast path
- * and its fallback, upserts where the newer version wins, checkpoints in the same transaction,
- * and a lost connection.
+ * and its fallback, bars where the one delivered last wins, upserts where the newer levels and
+ * bins win, checkpoints in the same transaction, and a lost connection.
  */
 #include "store.h"
 
@@ -324,7 +324,7 @@ START_TEST(test_store_shared_instrument_safe)
 }
 END_TEST
 
-START_TEST(test_store_bars_upsert_on_revision)
+START_TEST(test_store_bars_latest_wins)
 {
     rowbatch_t *b = rowbatch_new();
     s_add_bar(b, 1, 0, "101.00", 3);
@@ -337,29 +337,54 @@ START_TEST(test_store_bars_upsert_on_revision)
                     " revision, empty FROM bars_v";
     s_assert_query(q, "1m|12:34:00|12:35:00|100.10|101.00|3.000|30.03000000000000000000|"
                       "100.1000|3|11|0|f");
+    const char *bar = "SELECT close::text, trade_count, revision FROM bars";
+    const char *updated = "SELECT updated_at::text FROM bars";
 
     /* A late trade revised it: revision 1 replaces revision 0. */
     b = rowbatch_new();
     s_add_bar(b, 2, 1, "101.50", 4);
     s_write(&b, &res);
     ck_assert_int_eq(res.bars_written, 1);
-    s_assert_query("SELECT close::text, trade_count, revision FROM bars", "101.50|4|1");
+    s_assert_query(bar, "101.50|4|1");
+    char *before = s_query(updated);
 
-    /* A replay of revision 0 changes nothing. */
+    /* The aggregator restarted from a snapshot and replayed its input: it sends revision 0
+     * again, now with a late trade the stored revision 1 lacks. Sent last, it replaces it. */
     b = rowbatch_new();
-    s_add_bar(b, 1, 0, "101.00", 3);
-    s_write(&b, &res);
-    ck_assert_int_eq(res.bars_written, 0);
-    s_assert_query("SELECT close::text, trade_count, revision FROM bars", "101.50|4|1");
-
-    /* Two revisions in one batch: the higher one wins, whatever the order. */
-    b = rowbatch_new();
-    s_add_bar(b, 4, 3, "103.00", 6);
-    s_add_bar(b, 3, 2, "102.00", 5);
+    s_add_bar(b, 3, 0, "101.75", 5);
     s_write(&b, &res);
     ck_assert_int_eq(res.bars_written, 1);
-    s_assert_query("SELECT close::text, trade_count, revision FROM bars", "103.00|6|3");
-    s_assert_query("SELECT source, last_seq FROM ingest_checkpoints", "aggregator|3");
+    s_assert_query(bar, "101.75|5|0");
+    char *after = s_query(updated);
+    ck_assert_str_ne(after, before);
+    free(before);
+    before = after;
+
+    /* The same bar sent again changes nothing, not even updated_at, and is not counted. */
+    b = rowbatch_new();
+    s_add_bar(b, 4, 0, "101.75", 5);
+    s_write(&b, &res);
+    ck_assert_int_eq(res.bars_written, 0);
+    s_assert_query(bar, "101.75|5|0");
+    after = s_query(updated);
+    ck_assert_str_eq(after, before);
+    free(after);
+    free(before);
+
+    /* Two versions in one batch: the one added last wins, whatever the revisions. */
+    b = rowbatch_new();
+    s_add_bar(b, 5, 3, "103.00", 6);
+    s_add_bar(b, 6, 2, "102.00", 7);
+    s_write(&b, &res);
+    ck_assert_int_eq(res.bars_written, 1);
+    s_assert_query(bar, "102.00|7|2");
+    b = rowbatch_new();
+    s_add_bar(b, 7, 2, "102.50", 8);
+    s_add_bar(b, 8, 3, "103.50", 9);
+    s_write(&b, &res);
+    ck_assert_int_eq(res.bars_written, 1);
+    s_assert_query(bar, "103.50|9|3");
+    s_assert_query("SELECT source, last_seq FROM ingest_checkpoints", "aggregator|8");
 }
 END_TEST
 
@@ -627,7 +652,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_duplicates_ignored_on_replay);
     tcase_add_test(tc, test_store_fast_path_falls_back);
     tcase_add_test(tc, test_store_shared_instrument_safe);
-    tcase_add_test(tc, test_store_bars_upsert_on_revision);
+    tcase_add_test(tc, test_store_bars_latest_wins);
     tcase_add_test(tc, test_store_empty_bar);
     tcase_add_test(tc, test_store_levels_newest_wins);
     tcase_add_test(tc, test_store_profile_bins);
