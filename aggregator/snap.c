@@ -9,11 +9,13 @@
 
 #include <msgpack.h>
 
+#include "msgscan.h"
 #include "xalloc.h"
 
 #define SNAP_TAG_MAX    32 /* longest record tag */
 #define SNAP_WORD_BITS  64
 #define SNAP_RECORD_MAX (64u * 1024 * 1024) /* values in one record at most */
+#define SNAP_DEPTH      1 /* a record is one array of plain values: nothing nested */
 
 /* ---- writing ---- */
 
@@ -190,10 +192,13 @@ static bool
 s_unpack(snap_r_t *self, size_t *ret_next, const msgpack_object **ret_arr)
 {
     size_t off = self->off;
+    size_t len = 0;
     if (off >= self->size) {
         return false;
     }
-    if (msgpack_unpack_next(&self->rec, self->data, self->size, &off) != MSGPACK_UNPACK_SUCCESS) {
+    /* msgpack-c allocates what a count declares before it sees the values: check them first. */
+    if (msgscan_measure(self->data + off, self->size - off, SNAP_DEPTH, &len, NULL) < 0
+        || msgpack_unpack_next(&self->rec, self->data, off + len, &off) != MSGPACK_UNPACK_SUCCESS) {
         return false;
     }
     const msgpack_object *o = &self->rec.data;
@@ -362,6 +367,9 @@ snap_r_decimal(snap_r_t *self)
 {
     int64_t mant = snap_r_int(self, INT64_MIN, INT64_MAX);
     int64_t exp = snap_r_int(self, DECIMAL_EXP_MIN, DECIMAL_EXP_MAX);
+    if (self->err) {
+        return (decimal_t){0};
+    }
     return (decimal_t){.mant = mant, .exp = (int8_t) exp};
 }
 
@@ -371,6 +379,9 @@ snap_r_dec128(snap_r_t *self)
     int64_t hi = snap_r_int(self, INT64_MIN, INT64_MAX);
     uint64_t lo = snap_r_uint(self, UINT64_MAX);
     int64_t exp = snap_r_int(self, DECIMAL_EXP_MIN, DECIMAL_EXP_MAX);
+    if (self->err) {
+        return (dec128_t){0};
+    }
     unsigned __int128 u = ((unsigned __int128) (uint64_t) hi << SNAP_WORD_BITS) | lo;
     return (dec128_t){.mant = (__int128) u, .exp = (int8_t) exp};
 }

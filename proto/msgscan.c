@@ -165,7 +165,8 @@ s_parse_head(uint8_t b, msgscan_head_t *ret)
 }
 
 int
-msgscan_check(const void *data, size_t size, unsigned max_depth, const char **ret_reason)
+msgscan_measure(const void *data, size_t size, unsigned max_depth, size_t *ret_len,
+                const char **ret_reason)
 {
     const uint8_t *p = data;
     uint64_t pending[MSGSCAN_DEPTH_MAX + 1]; /* objects still to read, per nesting level */
@@ -243,7 +244,19 @@ msgscan_check(const void *data, size_t size, unsigned max_depth, const char **re
             }
         }
     }
-    if (pos != size) {
+    *ret_len = pos;
+    return 0;
+}
+
+int
+msgscan_check(const void *data, size_t size, unsigned max_depth, const char **ret_reason)
+{
+    size_t len = 0;
+    int rc = msgscan_measure(data, size, max_depth, &len, ret_reason);
+    if (rc < 0) {
+        return rc;
+    }
+    if (len != size) {
         return s_fail(ret_reason, "msgpack: trailing bytes after the payload");
     }
     return 0;

@@ -28,4 +28,12 @@
  */
 int msgscan_check(const void *data, size_t size, unsigned max_depth, const char **ret_reason);
 
+/*
+ * The same checks for the first msgpack object of a stream: size bytes at data may hold more
+ * after it. Returns 0 with the object's length in *ret_len, or -EPROTO as msgscan_check (counts
+ * are then checked against every byte left, not only the object's). Never allocates.
+ */
+int msgscan_measure(const void *data, size_t size, unsigned max_depth, size_t *ret_len,
+                    const char **ret_reason);
+
 #endif

@@ -2,6 +2,7 @@
 #include "bar.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,6 +210,143 @@ START_TEST(test_bar_zero_volume_vwap_is_close)
 }
 END_TEST
 
+/* ---- snapshot ---- */
+
+/* Every field of two accumulators identical (ids as strings: the bytes after the NUL differ). */
+static void
+s_expect_acc_same(const bar_acc_t *a, const bar_acc_t *b)
+{
+    ck_assert_uint_eq(a->count, b->count);
+    ck_assert_int_eq(a->open_ts, b->open_ts);
+    ck_assert_str_eq(a->open_id, b->open_id);
+    ck_assert(decimal_is_identical(a->open, b->open));
+    ck_assert_int_eq(a->close_ts, b->close_ts);
+    ck_assert_str_eq(a->close_id, b->close_id);
+    ck_assert(decimal_is_identical(a->close, b->close));
+    ck_assert(decimal_is_identical(a->high, b->high));
+    ck_assert(decimal_is_identical(a->low, b->low));
+    ck_assert(s_d128_same(a->volume, b->volume));
+    ck_assert(s_d128_same(a->quote_volume, b->quote_volume));
+    ck_assert(s_d128_same(a->buy_volume, b->buy_volume));
+    ck_assert(s_d128_same(a->sell_volume, b->sell_volume));
+    ck_assert_int_eq(a->price_exp, b->price_exp);
+}
+
+/* bar_save into a "bar" record, then bar_load from it; the record is read to its end. */
+static void
+s_save_load(const bar_acc_t *bar, bar_acc_t *ret)
+{
+    snap_w_t *w = snap_w_new();
+    snap_w_begin(w, "bar");
+    bar_save(bar, w);
+    snap_w_end(w);
+    size_t size = 0;
+    const void *data = snap_w_data(w, &size);
+    snap_r_t *r = snap_r_new(data, size);
+    ck_assert(snap_r_next(r, "bar"));
+    bar_load(ret, r);
+    ck_assert_int_eq(snap_r_error(r, NULL), 0);
+    ck_assert(snap_r_at_end(r));
+    snap_r_destroy(&r);
+    snap_w_destroy(&w);
+}
+
+/*
+ * Save and load after each trade (an empty bar first): the copy equals the original, and the
+ * same further trades give the same emitted bar. Extreme values survive too.
+ */
+START_TEST(test_bar_save_load_round_trip)
+{
+    for (int k = 0; k <= 4; k++) {
+        bar_acc_t bar;
+        bar_acc_t copy;
+        bar_init(&bar);
+        for (int i = 0; i < k; i++) {
+            s_add(&bar, &s_trades[i]);
+        }
+        memset(&copy, 0xa5, sizeof copy);
+        s_save_load(&bar, &copy);
+        s_expect_acc_same(&bar, &copy);
+        for (int i = k; i < 4; i++) {
+            s_add(&bar, &s_trades[i]);
+            s_add(&copy, &s_trades[i]);
+        }
+        msg_bar_t m1 = {0};
+        msg_bar_t m2 = {0};
+        bar_fill(&bar, -2, (decimal_t){10050, -2}, &m1);
+        bar_fill(&copy, -2, (decimal_t){10050, -2}, &m2);
+        ck_assert_msg(s_bar_same(&m1, &m2), "saved after %d trades", k);
+    }
+
+    bar_acc_t big;
+    bar_acc_t copy;
+    bar_init(&big);
+    big.count = UINT64_MAX;
+    big.open_ts = INT64_MIN;
+    big.close_ts = INT64_MAX;
+    memset(big.open_id, 'o', MSG_TRADE_ID_MAX);
+    big.open_id[MSG_TRADE_ID_MAX] = '\0';
+    strcpy(big.close_id, "a9188a0a-82bc-50de-be60-03eedbe3cdd7");
+    big.open = (decimal_t){INT64_MIN, DECIMAL_EXP_MIN};
+    big.close = (decimal_t){INT64_MAX, DECIMAL_EXP_MAX};
+    big.high = (decimal_t){1, -8};
+    big.low = (decimal_t){-1, 0};
+    big.volume = (dec128_t){.mant = (__int128) (((unsigned __int128) 1 << 127) - 1), .exp = -20};
+    big.quote_volume = (dec128_t){.mant = -big.volume.mant, .exp = 20};
+    big.buy_volume = (dec128_t){.mant = (__int128) 1 << 64, .exp = -60};
+    big.sell_volume = (dec128_t){.mant = -1, .exp = 60};
+    big.price_exp = DECIMAL_EXP_MIN;
+    s_save_load(&big, &copy);
+    s_expect_acc_same(&big, &copy);
+}
+END_TEST
+
+/* bar_load of a record that is not a bar: an error, never a half-read success. */
+START_TEST(test_bar_load_refuses_bad_values)
+{
+    bar_acc_t bar;
+    bar_acc_t copy;
+    bar_init(&bar);
+    s_add(&bar, &s_trades[0]);
+    for (int k = 0; k < 3; k++) {
+        snap_w_t *w = snap_w_new();
+        snap_w_begin(w, "bar");
+        if (k == 0) {
+            /* One value short: the price exponent is missing. */
+            snap_w_uint(w, 1);
+        } else {
+            bar_save(&bar, w);
+        }
+        if (k == 1) {
+            snap_w_uint(w, 9); /* one value too many */
+        }
+        snap_w_end(w);
+        snap_w_begin(w, "bar");
+        snap_w_end(w);
+        size_t size = 0;
+        const void *data = snap_w_data(w, &size);
+        snap_r_t *r = snap_r_new(data, size);
+        ck_assert(snap_r_next(r, "bar"));
+        if (k == 2) {
+            /* Read as something else first: the values no longer line up. */
+            (void) snap_r_uint(r, UINT64_MAX);
+        }
+        if (k == 1) {
+            bar_load(&copy, r);
+            ck_assert_int_eq(snap_r_error(r, NULL), 0);
+            /* The extra value is left unread: the next record is refused. */
+            ck_assert(!snap_r_next(r, "bar"));
+            ck_assert_int_eq(snap_r_error(r, NULL), -EBADMSG);
+        } else {
+            bar_load(&copy, r);
+            ck_assert_int_eq(snap_r_error(r, NULL), -EBADMSG);
+        }
+        snap_r_destroy(&r);
+        snap_w_destroy(&w);
+    }
+}
+END_TEST
+
 static Suite *
 bar_suite(void)
 {
@@ -221,6 +359,8 @@ bar_suite(void)
     tcase_add_test(tc, test_bar_empty_carries_previous_close);
     tcase_add_test(tc, test_bar_finest_exponent_wins);
     tcase_add_test(tc, test_bar_zero_volume_vwap_is_close);
+    tcase_add_test(tc, test_bar_save_load_round_trip);
+    tcase_add_test(tc, test_bar_load_refuses_bad_values);
     suite_add_tcase(s, tc);
     return s;
 }

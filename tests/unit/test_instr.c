@@ -7,6 +7,7 @@
 #include "instr.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,6 +633,603 @@ START_TEST(test_instr_property_random_streams)
 }
 END_TEST
 
+/* ---- snapshot: save, restore, and the same future ---- */
+
+/* Everything one instrument emitted, deep-copied (profile bins too). */
+typedef struct {
+    msg_bar_t *bars;          /* bars in order */
+    size_t bar_count;         /* entries */
+    msg_levels_t *levels;     /* levels in order */
+    unsigned *level_outs;     /* their outputs */
+    size_t level_count;       /* entries */
+    msg_profile_t *profiles;  /* profiles in order, items pointing into bins[i] */
+    unsigned *profile_outs;   /* their outputs */
+    msg_profile_bin_t **bins; /* copies of their items */
+    size_t profile_count;     /* entries */
+} split_rec_t;
+
+static void
+s_split_bar(const msg_bar_t *bar, void *arg)
+{
+    split_rec_t *r = arg;
+    r->bars = realloc(r->bars, (r->bar_count + 1) * sizeof *r->bars);
+    r->bars[r->bar_count++] = *bar;
+}
+
+static void
+s_split_levels(const msg_levels_t *lv, unsigned outs, void *arg)
+{
+    split_rec_t *r = arg;
+    r->levels = realloc(r->levels, (r->level_count + 1) * sizeof *r->levels);
+    r->level_outs = realloc(r->level_outs, (r->level_count + 1) * sizeof *r->level_outs);
+    r->levels[r->level_count] = *lv;
+    r->level_outs[r->level_count++] = outs;
+}
+
+static void
+s_split_profile(const msg_profile_t *pf, unsigned outs, void *arg)
+{
+    split_rec_t *r = arg;
+    size_t n = r->profile_count;
+    r->profiles = realloc(r->profiles, (n + 1) * sizeof *r->profiles);
+    r->profile_outs = realloc(r->profile_outs, (n + 1) * sizeof *r->profile_outs);
+    r->bins = realloc(r->bins, (n + 1) * sizeof *r->bins);
+    r->bins[n] = malloc((pf->count ? pf->count : 1) * sizeof *r->bins[n]);
+    if (pf->count) {
+        memcpy(r->bins[n], pf->items, pf->count * sizeof *r->bins[n]);
+    }
+    r->profiles[n] = *pf;
+    r->profiles[n].items = r->bins[n];
+    r->profile_outs[n] = outs;
+    r->profile_count++;
+}
+
+static void
+s_split_rec_free(split_rec_t *r)
+{
+    for (size_t i = 0; i < r->profile_count; i++) {
+        free(r->bins[i]);
+    }
+    free(r->bins);
+    free(r->profiles);
+    free(r->profile_outs);
+    free(r->levels);
+    free(r->level_outs);
+    free(r->bars);
+    memset(r, 0, sizeof *r);
+}
+
+static bool
+s_inst_same(const msg_instrument_t *a, const msg_instrument_t *b)
+{
+    return strcmp(a->exchange, b->exchange) == 0 && strcmp(a->symbol, b->symbol) == 0
+           && a->market == b->market;
+}
+
+/* Every emission of a and b identical, in the same order, field by field. */
+static void
+s_expect_same_emissions(const split_rec_t *a, const split_rec_t *b)
+{
+    ck_assert_uint_eq(a->bar_count, b->bar_count);
+    for (size_t i = 0; i < a->bar_count; i++) {
+        const msg_bar_t *x = &a->bars[i];
+        const msg_bar_t *y = &b->bars[i];
+        ck_assert_msg(x->interval_ns == y->interval_ns && x->ts_open_ns == y->ts_open_ns
+                          && x->revision == y->revision && s_inst_same(&x->inst, &y->inst),
+                      "%s: bar %zu: %lld @%lld rev %u vs %lld @%lld rev %u", s_prop.c->name, i,
+                      (long long) x->interval_ns, (long long) x->ts_open_ns, x->revision,
+                      (long long) y->interval_ns, (long long) y->ts_open_ns, y->revision);
+        s_expect_bar_equal(y, x, "restored");
+    }
+    ck_assert_uint_eq(a->level_count, b->level_count);
+    for (size_t i = 0; i < a->level_count; i++) {
+        const msg_levels_t *x = &a->levels[i];
+        const msg_levels_t *y = &b->levels[i];
+        ck_assert_msg(x->session_start_ns == y->session_start_ns && x->is_final == y->is_final
+                          && a->level_outs[i] == b->level_outs[i]
+                          && s_inst_same(&x->inst, &y->inst),
+                      "%s: levels %zu: session %lld final %u outs %u vs %lld %u %u", s_prop.c->name,
+                      i, (long long) x->session_start_ns, x->is_final, a->level_outs[i],
+                      (long long) y->session_start_ns, y->is_final, b->level_outs[i]);
+        s_expect_levels_equal(y, x);
+    }
+    ck_assert_uint_eq(a->profile_count, b->profile_count);
+    for (size_t i = 0; i < a->profile_count; i++) {
+        const msg_profile_t *x = &a->profiles[i];
+        const msg_profile_t *y = &b->profiles[i];
+        ck_assert_msg(x->session_start_ns == y->session_start_ns && x->ts_ns == y->ts_ns
+                          && x->is_final == y->is_final && x->count == y->count
+                          && decimal_is_identical(x->bin_size, y->bin_size)
+                          && a->profile_outs[i] == b->profile_outs[i]
+                          && s_inst_same(&x->inst, &y->inst),
+                      "%s: profile %zu: session %lld count %u final %u vs %lld %u %u",
+                      s_prop.c->name, i, (long long) x->session_start_ns, x->count, x->is_final,
+                      (long long) y->session_start_ns, y->count, y->is_final);
+        for (uint32_t k = 0; k < x->count; k++) {
+            ck_assert_int_eq(x->items[k].index, y->items[k].index);
+            ck_assert(s_d128_same(x->items[k].volume, y->items[k].volume));
+            ck_assert(s_d128_same(x->items[k].buy_volume, y->items[k].buy_volume));
+        }
+    }
+}
+
+/* What the params callback answers, and what it was asked. */
+typedef struct {
+    instr_params_t params; /* returned */
+    int rc;                /* returned */
+    int calls;             /* times called */
+    msg_instrument_t inst; /* last instrument asked about */
+    int price_exp;         /* last price exponent given */
+    decimal_t bin_size;    /* last bin size given */
+} params_answer_t;
+
+static int
+s_params_for(const msg_instrument_t *inst, int price_exp, decimal_t bin_size, instr_params_t *ret,
+             void *arg)
+{
+    params_answer_t *a = arg;
+    a->calls++;
+    a->inst = *inst;
+    a->price_exp = price_exp;
+    a->bin_size = bin_size;
+    if (a->rc < 0) {
+        return a->rc;
+    }
+    *ret = a->params;
+    return 0;
+}
+
+/* instr_load of the stream in w at mono; on refusal NULL with an error and a reason. */
+static instr_t *
+s_restore(const snap_w_t *w, int64_t mono, params_answer_t *answer)
+{
+    size_t size = 0;
+    const void *data = snap_w_data(w, &size);
+    snap_r_t *r = snap_r_new(data, size);
+    instr_t *in = instr_load(r, mono, s_params_for, answer);
+    if (in) {
+        ck_assert_int_eq(snap_r_error(r, NULL), 0);
+        ck_assert(snap_r_at_end(r));
+    } else {
+        const char *why = NULL;
+        ck_assert_int_eq(snap_r_error(r, &why), -EBADMSG);
+        ck_assert(why && strlen(why) > 0);
+    }
+    snap_r_destroy(&r);
+    return in;
+}
+
+/* Both instruments saved at mono give the same bytes. */
+static void
+s_expect_same_save(const instr_t *a, const instr_t *b, int64_t mono)
+{
+    snap_w_t *wa = snap_w_new();
+    snap_w_t *wb = snap_w_new();
+    instr_save(a, mono, wa);
+    instr_save(b, mono, wb);
+    size_t na = 0;
+    size_t nb = 0;
+    const void *da = snap_w_data(wa, &na);
+    const void *db = snap_w_data(wb, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(da, db, na) == 0, "%s: the snapshots differ", s_prop.c->name);
+    snap_w_destroy(&wa);
+    snap_w_destroy(&wb);
+}
+
+/* The instruments under test: A runs throughout; B is restored from A's snapshot. */
+typedef struct {
+    instr_t *in[2];         /* A, B (NULL before the restore) */
+    split_rec_t rec[2];     /* what each emitted since the restore */
+    instr_sink_t sink[2];   /* recording into rec */
+    instr_stats_t stats[2]; /* each one's counters */
+} split_t;
+
+static split_t s_split;
+
+/* Apply one step to A and, once restored, to B. */
+static void
+s_split_tick(int64_t mono)
+{
+    for (int k = 0; k < 2 && s_split.in[k]; k++) {
+        instr_tick(s_split.in[k], mono, 64, &s_split.sink[k]);
+    }
+}
+
+static void
+s_split_add(const msg_trade_t *t, int64_t mono)
+{
+    int rc[2] = {0, 0};
+    for (int k = 0; k < 2 && s_split.in[k]; k++) {
+        rc[k] = instr_add(s_split.in[k], t, mono, &s_split.sink[k]);
+    }
+    if (s_split.in[1]) {
+        ck_assert_int_eq(rc[0], rc[1]);
+        ck_assert_int_eq(instr_clock(s_split.in[0], mono), instr_clock(s_split.in[1], mono));
+        ck_assert_int_eq(instr_has_revisions(s_split.in[0]), instr_has_revisions(s_split.in[1]));
+    }
+}
+
+static void
+s_split_flush(void)
+{
+    for (int k = 0; k < 2 && s_split.in[k]; k++) {
+        instr_flush(s_split.in[k], &s_split.sink[k]);
+    }
+}
+
+static void
+s_split_publish(unsigned outs, unsigned what, bool force)
+{
+    for (int k = 0; k < 2 && s_split.in[k]; k++) {
+        instr_publish(s_split.in[k], outs, what, force, &s_split.sink[k]);
+    }
+}
+
+/*
+ * Feed case c's random stream (seed) to A; at a random delivery, at a random monotonic time
+ * before it, save A and restore B; then feed the rest, with the same timer ticks, flushes and
+ * publications, to both. Everything emitted after the restore must be identical, and so must
+ * the counters and a second snapshot.
+ */
+static void
+s_split_run(const prop_case_t *c, unsigned seed, size_t dedupe_window)
+{
+    prop_delivery_t *d = NULL;
+    size_t n = s_generate(c, &seed, &d);
+
+    memset(&s_split, 0, sizeof s_split);
+    memset(&s_prop, 0, sizeof s_prop);
+    s_prop.c = c;
+    for (int k = 0; k < 2; k++) {
+        s_split.sink[k] = (instr_sink_t){.bar = s_split_bar,
+                                         .levels = s_split_levels,
+                                         .profile = s_split_profile,
+                                         .arg = &s_split.rec[k]};
+    }
+    instr_params_t p = {.intervals = c->interval,
+                        .interval_count = 2,
+                        .lateness_ns = c->lateness,
+                        .history = 100000,
+                        .value_area_pct = c->pct,
+                        .dedupe_window = dedupe_window,
+                        .price_exp = -2,
+                        .bin_size = {50, -2},
+                        .stats = &s_split.stats[0]};
+    ck_assert_int_eq(session_anchor_parse(c->anchor, &p.anchor), 0);
+    s_split.in[0] = instr_new(&s_inst, &p);
+    params_answer_t answer = {.params = p};
+    answer.params.stats = &s_split.stats[1];
+
+    size_t cut = n / 4 + (size_t) rand_r(&seed) % (n / 2);
+    instr_stats_t at_save = {0};
+    int64_t now = d[0].arrival;
+    for (size_t i = 0; i < n; i++) {
+        if (i == cut) {
+            /* The snapshot: somewhere between the last event and this delivery. */
+            int64_t gap = d[i].arrival - now;
+            int64_t m = now + (gap > 0 ? (int64_t) (rand_r(&seed) % 1000) * (gap / 1000) : 0);
+            snap_w_t *w = snap_w_new();
+            instr_save(s_split.in[0], m, w);
+            s_split.in[1] = s_restore(w, m, &answer);
+            ck_assert_ptr_nonnull(s_split.in[1]);
+            snap_w_destroy(&w);
+            ck_assert_int_eq(answer.calls, 1);
+            ck_assert(s_inst_same(&answer.inst, &s_inst));
+            ck_assert_int_eq(answer.price_exp, -2);
+            ck_assert(decimal_is_identical(answer.bin_size, p.bin_size));
+            ck_assert(s_inst_same(instr_inst(s_split.in[1]), &s_inst));
+            ck_assert_int_eq(instr_clock(s_split.in[0], m), instr_clock(s_split.in[1], m));
+            s_expect_same_save(s_split.in[0], s_split.in[1], m);
+            s_split_rec_free(&s_split.rec[0]);
+            at_save = s_split.stats[0];
+            now = m;
+        }
+        while (now + c->tick < d[i].arrival) {
+            now += c->tick;
+            s_split_tick(now);
+        }
+        now = d[i].arrival;
+        s_split_add(&d[i].trade, now);
+        s_split_tick(now);
+        if (i % 17 == 0) {
+            s_split_flush();
+            s_split_publish(INSTR_OUT_LIVE, INSTR_PUB_LEVELS, false);
+        }
+        if (i % 101 == 0) {
+            s_split_publish(INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false);
+        }
+        if (i % 211 == 0) {
+            s_split_publish(INSTR_OUT_LIVE, INSTR_PUB_PROFILE, true);
+        }
+    }
+    int64_t end = now + c->interval[1] + c->lateness + c->tick;
+    while (now < end) {
+        now += c->tick;
+        s_split_tick(now);
+    }
+    s_split_flush();
+    s_split_publish(INSTR_OUT_LIVE | INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false);
+    s_split_publish(INSTR_OUT_LIVE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, true);
+
+    s_expect_same_emissions(&s_split.rec[0], &s_split.rec[1]);
+    ck_assert_int_eq(instr_clock(s_split.in[0], now), instr_clock(s_split.in[1], now));
+    s_expect_same_save(s_split.in[0], s_split.in[1], now);
+
+    /* B's counters are what A counted since the snapshot. */
+    const instr_stats_t *a = &s_split.stats[0];
+    const instr_stats_t *b = &s_split.stats[1];
+    ck_assert_uint_eq(a->trades_in - at_save.trades_in, b->trades_in);
+    ck_assert_uint_eq(a->duplicates - at_save.duplicates, b->duplicates);
+    ck_assert_uint_eq(a->late - at_save.late, b->late);
+    ck_assert_uint_eq(a->bars_stale - at_save.bars_stale, b->bars_stale);
+    ck_assert_uint_eq(a->session_stale - at_save.session_stale, b->session_stale);
+    ck_assert_uint_eq(a->arith_errors - at_save.arith_errors, b->arith_errors);
+    ck_assert_uint_eq(a->sigma_inexact - at_save.sigma_inexact, b->sigma_inexact);
+    ck_assert_uint_eq(a->bars_forced - at_save.bars_forced, b->bars_forced);
+    ck_assert_uint_eq(a->bars_skipped - at_save.bars_skipped, b->bars_skipped);
+    /* The future was eventful: bars, revisions, levels and profiles, late trades, duplicates. */
+    ck_assert_uint_gt(s_split.rec[1].bar_count, 50);
+    ck_assert_uint_gt(s_split.rec[1].level_count, 0);
+    ck_assert_uint_gt(s_split.rec[1].profile_count, 0);
+    ck_assert_uint_gt(b->late, 0);
+    if (dedupe_window > 0) {
+        ck_assert_uint_gt(b->duplicates, 0);
+    } else {
+        ck_assert_uint_eq(b->duplicates, 0);
+    }
+    bool revised = false;
+    for (size_t i = 0; i < s_split.rec[1].bar_count; i++) {
+        revised = revised || s_split.rec[1].bars[i].revision > 0;
+    }
+    ck_assert(revised);
+    fprintf(stderr, "# %s: cut at %zu of %zu; after it %zu bars, %zu levels, %zu profiles\n",
+            c->name, cut, n, s_split.rec[1].bar_count, s_split.rec[1].level_count,
+            s_split.rec[1].profile_count);
+
+    for (int k = 0; k < 2; k++) {
+        instr_destroy(&s_split.in[k]);
+        s_split_rec_free(&s_split.rec[k]);
+    }
+    free(d);
+}
+
+START_TEST(test_instr_snapshot_same_future)
+{
+    size_t ncases = sizeof s_cases / sizeof s_cases[0];
+    s_split_run(&s_cases[(size_t) _i % ncases], 777u + (unsigned) _i, 100000);
+}
+END_TEST
+
+/* A composite's instrument has no dedupe window: it restores too, duplicates counted twice. */
+START_TEST(test_instr_snapshot_composite)
+{
+    s_split_run(&s_cases[1], 31337u, 0);
+}
+END_TEST
+
+/*
+ * A restored instrument remembers the trade ids of its window: a trade delivered again after a
+ * restart (the replay overlaps the snapshot) is still a duplicate, and the state is the same.
+ */
+START_TEST(test_instr_snapshot_remembers_ids)
+{
+    instr_t *in = s_instr(MIN, 2 * SEC, "00:00");
+    msg_trade_t a = s_trade("1", 10 * SEC, 10000, 1);
+    msg_trade_t b = s_trade("a9188a0a-82bc-50de-be60-03eedbe3cdd7", 11 * SEC, 10100, 2);
+    ck_assert_int_eq(instr_add(in, &a, 0, &s_rec_sink), 1);
+    ck_assert_int_eq(instr_add(in, &b, 0, &s_rec_sink), 1);
+    snap_w_t *w = snap_w_new();
+    instr_save(in, SEC, w);
+    static instr_stats_t stats;
+    params_answer_t answer = {.params = {.intervals = s_intervals,
+                                         .interval_count = 1,
+                                         .lateness_ns = 2 * SEC,
+                                         .history = 1000,
+                                         .value_area_pct = 70,
+                                         .dedupe_window = 1000,
+                                         .price_exp = -2,
+                                         .bin_size = {100, -2},
+                                         .stats = &stats}};
+    ck_assert_int_eq(session_anchor_parse("00:00", &answer.params.anchor), 0);
+    instr_t *copy = s_restore(w, SEC, &answer);
+    ck_assert_ptr_nonnull(copy);
+    snap_w_destroy(&w);
+    s_prop.c = &s_cases[0];
+    s_expect_same_save(in, copy, 2 * SEC);
+    ck_assert_int_eq(instr_add(copy, &a, 2 * SEC, &s_rec_sink), 0);
+    ck_assert_int_eq(instr_add(copy, &b, 2 * SEC, &s_rec_sink), 0);
+    ck_assert_uint_eq(stats.duplicates, 2);
+    instr_publish(copy, INSTR_OUT_LIVE, INSTR_PUB_LEVELS, true, &s_rec_sink);
+    ck_assert_uint_eq(s_rec.level_count, 1);
+    ck_assert_uint_eq(s_rec.levels[0].trade_count, 2);
+    instr_destroy(&copy);
+    instr_destroy(&in);
+}
+END_TEST
+
+/*
+ * What an instrument owes survives a restore: the final levels of a closed session revised by a
+ * late trade (instr_flush re-sends them) and the levels and profile of the open session that
+ * neither output has seen (instr_publish sends them, to each output once).
+ */
+START_TEST(test_instr_snapshot_keeps_owed_outputs)
+{
+    int64_t day = CLOCK_NS_PER_DAY;
+    memset(&s_split, 0, sizeof s_split);
+    s_prop.c = &s_cases[0];
+    for (int k = 0; k < 2; k++) {
+        s_split.sink[k] = (instr_sink_t){.bar = s_split_bar,
+                                         .levels = s_split_levels,
+                                         .profile = s_split_profile,
+                                         .arg = &s_split.rec[k]};
+    }
+    instr_t *in = s_instr(MIN, 2 * SEC, "00:00");
+    msg_trade_t a = s_trade("1", day - 10 * SEC, 10000, 1);
+    msg_trade_t b = s_trade("2", day + 10 * SEC, 10200, 1);
+    msg_trade_t late = s_trade("3", day - 20 * SEC, 9800, 3);
+    msg_trade_t open = s_trade("4", day + 11 * SEC, 10300, 2);
+    (void) instr_add(in, &a, 0, &s_rec_sink);
+    (void) instr_add(in, &b, 20 * SEC, &s_rec_sink);
+    instr_tick(in, 20 * SEC, 64, &s_rec_sink);
+    instr_publish(in, INSTR_OUT_LIVE | INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false,
+                  &s_rec_sink);
+    (void) instr_add(in, &late, 21 * SEC, &s_rec_sink);
+    (void) instr_add(in, &open, 21 * SEC, &s_rec_sink);
+    ck_assert(instr_has_revisions(in));
+
+    snap_w_t *w = snap_w_new();
+    instr_save(in, 22 * SEC, w);
+    static instr_stats_t stats;
+    params_answer_t answer = {.params = {.intervals = s_intervals,
+                                         .interval_count = 1,
+                                         .lateness_ns = 2 * SEC,
+                                         .history = 1000,
+                                         .value_area_pct = 70,
+                                         .dedupe_window = 1000,
+                                         .price_exp = -2,
+                                         .bin_size = {100, -2},
+                                         .stats = &stats}};
+    ck_assert_int_eq(session_anchor_parse("00:00", &answer.params.anchor), 0);
+    s_split.in[0] = in;
+    s_split.in[1] = s_restore(w, 22 * SEC, &answer);
+    ck_assert_ptr_nonnull(s_split.in[1]);
+    snap_w_destroy(&w);
+    ck_assert(instr_has_revisions(s_split.in[1]));
+
+    s_split_flush();
+    ck_assert_uint_eq(s_split.rec[1].level_count, 1);
+    ck_assert_uint_eq(s_split.rec[1].levels[0].is_final, 1);
+    ck_assert_uint_eq(s_split.rec[1].levels[0].trade_count, 2);
+    s_split_publish(INSTR_OUT_LIVE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false);
+    s_split_publish(INSTR_OUT_LIVE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false);
+    s_split_publish(INSTR_OUT_STORE, INSTR_PUB_LEVELS, false);
+    s_split_publish(INSTR_OUT_STORE, INSTR_PUB_PROFILE, false);
+    s_split_publish(INSTR_OUT_STORE, INSTR_PUB_LEVELS | INSTR_PUB_PROFILE, false);
+    /* The final of session 0, then session 1 to LIVE once and to STORE once. */
+    ck_assert_uint_eq(s_split.rec[1].level_count, 3);
+    ck_assert_uint_eq(s_split.rec[1].levels[1].trade_count, 2);
+    ck_assert_uint_eq(s_split.rec[1].level_outs[1], INSTR_OUT_LIVE);
+    ck_assert_uint_eq(s_split.rec[1].level_outs[2], INSTR_OUT_STORE);
+    s_split_tick(2 * day);
+    s_split_flush();
+    s_expect_same_emissions(&s_split.rec[0], &s_split.rec[1]);
+    s_expect_same_save(s_split.in[0], s_split.in[1], 2 * day);
+    for (int k = 0; k < 2; k++) {
+        instr_destroy(&s_split.in[k]);
+        s_split_rec_free(&s_split.rec[k]);
+    }
+}
+END_TEST
+
+/* Every setting that differs from the saved one refuses the instrument. */
+START_TEST(test_instr_load_refusals)
+{
+    instr_t *in = s_instr(MIN, 2 * SEC, "00:00");
+    int64_t day = CLOCK_NS_PER_DAY;
+    msg_trade_t a = s_trade("1", day - 10 * SEC, 10000, 1);
+    msg_trade_t b = s_trade("2", day + 10 * SEC, 10200, 1);
+    (void) instr_add(in, &a, 0, &s_rec_sink);
+    (void) instr_add(in, &b, 20 * SEC, &s_rec_sink);
+    instr_tick(in, 20 * SEC, 64, &s_rec_sink);
+    snap_w_t *w = snap_w_new();
+    instr_save(in, 30 * SEC, w);
+
+    static instr_stats_t stats;
+    static int64_t other[2];
+    instr_params_t good = {.intervals = s_intervals,
+                           .interval_count = 1,
+                           .lateness_ns = 2 * SEC,
+                           .history = 1000,
+                           .value_area_pct = 70,
+                           .dedupe_window = 1000,
+                           .price_exp = -2,
+                           .bin_size = {100, -2},
+                           .stats = &stats};
+    ck_assert_int_eq(session_anchor_parse("00:00", &good.anchor), 0);
+    params_answer_t answer = {.params = good};
+    instr_t *ok = s_restore(w, 30 * SEC, &answer);
+    ck_assert_ptr_nonnull(ok);
+    instr_destroy(&ok);
+    /* A value area of another size is not part of the state: accepted. */
+    answer.params.value_area_pct = 30;
+    ok = s_restore(w, 30 * SEC, &answer);
+    ck_assert_ptr_nonnull(ok);
+    instr_destroy(&ok);
+
+    for (int k = 0; k < 12; k++) {
+        answer = (params_answer_t){.params = good};
+        instr_params_t *q = &answer.params;
+        switch (k) {
+        case 0:
+            other[0] = 2 * MIN; /* another interval */
+            q->intervals = other;
+            break;
+        case 1:
+            other[0] = MIN; /* one more interval */
+            other[1] = 5 * MIN;
+            q->intervals = other;
+            q->interval_count = 2;
+            break;
+        case 2:
+            q->lateness_ns = 3 * SEC;
+            break;
+        case 3:
+            q->history = 999;
+            break;
+        case 4:
+            ck_assert_int_eq(session_anchor_parse("06:30", &q->anchor), 0);
+            break;
+        case 5:
+            ck_assert_int_eq(session_anchor_parse("weekly", &q->anchor), 0);
+            break;
+        case 6:
+            q->dedupe_window = 999;
+            break;
+        case 7:
+            q->dedupe_window = 0;
+            break;
+        case 8:
+            q->price_exp = -3;
+            break;
+        case 9:
+            q->bin_size = (decimal_t){50, -2};
+            break;
+        case 10:
+            answer.rc = -1;
+            break;
+        default:
+            q->interval_count = 0;
+            break;
+        }
+        ck_assert_msg(s_restore(w, 30 * SEC, &answer) == NULL, "case %d: accepted", k);
+    }
+    snap_w_destroy(&w);
+
+    /* Not an instrument, and an instrument cut short. */
+    w = snap_w_new();
+    snap_w_begin(w, "series");
+    snap_w_end(w);
+    answer = (params_answer_t){.params = good};
+    ck_assert_ptr_null(s_restore(w, 0, &answer));
+    ck_assert_int_eq(answer.calls, 0);
+    snap_w_destroy(&w);
+    w = snap_w_new();
+    instr_save(in, 30 * SEC, w);
+    size_t size = 0;
+    const void *data = snap_w_data(w, &size);
+    for (size_t cut = 1; cut < size; cut += 1 + cut / 16) {
+        snap_r_t *r = snap_r_new(data, cut);
+        instr_t *x = instr_load(r, 0, s_params_for, &answer);
+        ck_assert_msg(x == NULL, "cut at %zu of %zu: accepted", cut, size);
+        ck_assert_int_eq(snap_r_error(r, NULL), -EBADMSG);
+        snap_r_destroy(&r);
+    }
+    snap_w_destroy(&w);
+    instr_destroy(&in);
+}
+END_TEST
+
 static Suite *
 instr_suite(void)
 {
@@ -641,11 +1239,17 @@ instr_suite(void)
     tcase_add_test(tc, test_instr_duplicates_count_once);
     tcase_add_test(tc, test_instr_event_clock_closes_quiet_bars);
     tcase_add_test(tc, test_instr_session_close_and_revision);
+    tcase_add_test(tc, test_instr_snapshot_remembers_ids);
+    tcase_add_test(tc, test_instr_snapshot_keeps_owed_outputs);
+    tcase_add_test(tc, test_instr_load_refusals);
     suite_add_tcase(s, tc);
     TCase *prop = tcase_create("property");
     tcase_set_timeout(prop, 120);
     tcase_add_loop_test(prop, test_instr_property_random_streams, 0,
                         (int) (sizeof s_cases / sizeof s_cases[0]));
+    tcase_add_loop_test(prop, test_instr_snapshot_same_future, 0,
+                        2 * (int) (sizeof s_cases / sizeof s_cases[0]));
+    tcase_add_test(prop, test_instr_snapshot_composite);
     suite_add_tcase(s, prop);
     return s;
 }

@@ -2087,6 +2087,28 @@ START_TEST(test_msg_scan_all_formats)
 }
 END_TEST
 
+START_TEST(test_msg_scan_measure_stream)
+{
+    size_t len = 0;
+    const char *reason = NULL;
+
+    /* Two objects back to back: the first one's length; counts checked against what is left. */
+    ck_assert_int_eq(msgscan_measure("\x92\x01\x02\x91\x03", 5, 1, &len, &reason), 0);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_int_eq(msgscan_measure("\x91\x03", 2, 1, &len, &reason), 0);
+    ck_assert_uint_eq(len, 2);
+    /* An array of 2^32 - 1 in a few bytes is refused before anything is allocated. */
+    ck_assert_int_eq(msgscan_measure("\xdd\xff\xff\xff\xff\x01\x02", 7, 1, &len, &reason), -EPROTO);
+    ck_assert_str_eq(reason, "msgpack: container count larger than the frame");
+    ck_assert_int_eq(msgscan_measure("\x92\x91\x01\x02", 4, 1, &len, &reason), -EPROTO);
+    ck_assert_str_eq(reason, "msgpack: nested too deep");
+    ck_assert_int_eq(msgscan_measure("\x92\x01", 2, 1, &len, &reason), -EPROTO);
+    /* msgscan_check is measure plus "nothing after it". */
+    ck_assert_int_eq(msgscan_check("\x92\x01\x02\x91\x03", 5, 1, &reason), -EPROTO);
+    ck_assert_str_eq(reason, "msgpack: trailing bytes after the payload");
+}
+END_TEST
+
 /* ---- names and lifecycle ---- */
 
 START_TEST(test_msg_names)
@@ -2182,6 +2204,7 @@ msg_suite(void)
     tcase_add_test(tc, test_msg_decode_dec128_forms);
     tcase_add_test(tc, test_msg_decode_every_node_wrong_kind);
     tcase_add_test(tc, test_msg_scan_all_formats);
+    tcase_add_test(tc, test_msg_scan_measure_stream);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A profile with bin 1 and volume vol[i] at index first + i (0 = no bin). */
 static profile_t *
@@ -160,6 +161,177 @@ START_TEST(test_profile_empty_has_no_levels)
 }
 END_TEST
 
+/* ---- snapshot ---- */
+
+static bool
+s_d128_same(dec128_t a, dec128_t b)
+{
+    return a.mant == b.mant && a.exp == b.exp;
+}
+
+/* Same bin size, bins, total volume and value areas. */
+static void
+s_expect_same_profile(const profile_t *a, const profile_t *b)
+{
+    size_t na = 0;
+    size_t nb = 0;
+    const msg_profile_bin_t *ba = profile_bins(a, &na);
+    const msg_profile_bin_t *bb = profile_bins(b, &nb);
+    ck_assert(decimal_is_identical(profile_bin_size(a), profile_bin_size(b)));
+    ck_assert_uint_eq(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        ck_assert_int_eq(ba[i].index, bb[i].index);
+        ck_assert(s_d128_same(ba[i].volume, bb[i].volume));
+        ck_assert(s_d128_same(ba[i].buy_volume, bb[i].buy_volume));
+    }
+    ck_assert(dec128_cmp(profile_volume(a), profile_volume(b)) == 0);
+    for (int pct = 1; pct <= 100; pct += 11) {
+        profile_area_t x;
+        profile_area_t y;
+        int rx = profile_value_area(a, pct, &x);
+        ck_assert_int_eq(profile_value_area(b, pct, &y), rx);
+        if (rx == 0) {
+            ck_assert(x.poc == y.poc && x.val == y.val && x.vah == y.vah);
+        }
+    }
+}
+
+static profile_t *
+s_save_load(const profile_t *p)
+{
+    snap_w_t *w = snap_w_new();
+    profile_save(p, w);
+    size_t size = 0;
+    const void *data = snap_w_data(w, &size);
+    snap_r_t *r = snap_r_new(data, size);
+    profile_t *q = profile_load(r);
+    const char *why = "";
+    ck_assert_msg(q != NULL, "profile_load: %s", snap_r_error(r, &why) ? why : "?");
+    ck_assert(snap_r_at_end(r));
+    snap_r_destroy(&r);
+    snap_w_destroy(&w);
+    return q;
+}
+
+/* Random trades at mixed exponents into one profile: bins across several snapshot records. */
+static void
+s_add_random(profile_t *a, profile_t *b, unsigned *seed, int n, int spread)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t pm = 6500000 + rand_r(seed) % spread - spread / 2;
+        decimal_t price = {pm, -2};
+        if (i % 3 == 0) {
+            price = (decimal_t){pm * 10 + rand_r(seed) % 10, -3};
+        }
+        decimal_t qty = {rand_r(seed) % 5 == 0 ? 0 : rand_r(seed) % 1000, (int8_t) - (i % 4)};
+        msg_side_t side = (msg_side_t) (rand_r(seed) % 3);
+        int ra = profile_add(a, price, qty, side);
+        if (b) {
+            ck_assert_int_eq(profile_add(b, price, qty, side), ra);
+        }
+    }
+}
+
+START_TEST(test_profile_save_load_round_trip)
+{
+    /* Empty, a few bins, and more bins than one "profile.bins" record holds (1024). */
+    static const int trades[] = {0, 5, 400, 6000};
+    for (size_t k = 0; k < sizeof trades / sizeof trades[0]; k++) {
+        unsigned seed = 31u + (unsigned) k;
+        profile_t *a = profile_new((decimal_t){5, -2});
+        s_add_random(a, NULL, &seed, trades[k], 20000);
+        profile_t *b = s_save_load(a);
+        s_expect_same_profile(a, b);
+        if (trades[k] == 6000) {
+            size_t n = 0;
+            (void) profile_bins(a, &n);
+            ck_assert_uint_gt(n, 2048);
+        }
+        /* The same further trades, inside and outside the saved range. */
+        s_add_random(a, b, &seed, 500, 30000);
+        s_expect_same_profile(a, b);
+        profile_destroy(&a);
+        profile_destroy(&b);
+    }
+}
+END_TEST
+
+/* profile_load of hand-made records: each must be refused (NULL, error set). */
+START_TEST(test_profile_load_refusals)
+{
+    const dec128_t one = {.mant = 1, .exp = 0};
+    const dec128_t two = {.mant = 2, .exp = 0};
+    const dec128_t zero = {.mant = 0, .exp = 0};
+    const dec128_t neg = {.mant = -1, .exp = 0};
+    const struct {
+        const char *what;
+        decimal_t bin;
+        int64_t idx[3];
+        dec128_t vol[3];
+        dec128_t buy[3];
+        size_t n;
+        size_t declared;
+    } cases[] = {
+        {"bins out of order", {1, 0}, {5, 3, 9}, {one, one, one}, {zero, zero, zero}, 3, 3},
+        {"a repeated bin", {1, 0}, {5, 5, 9}, {one, one, one}, {zero, zero, zero}, 3, 3},
+        {"an empty bin", {1, 0}, {1, 2, 3}, {one, zero, one}, {zero, zero, zero}, 3, 3},
+        {"a negative volume", {1, 0}, {1, 2, 3}, {one, neg, one}, {zero, zero, zero}, 3, 3},
+        {"buys over the volume", {1, 0}, {1, 2, 3}, {one, one, one}, {zero, two, zero}, 3, 3},
+        {"negative buys", {1, 0}, {1, 2, 3}, {one, one, one}, {zero, neg, zero}, 3, 3},
+        {"a zero bin size", {0, 0}, {1, 2, 3}, {one, one, one}, {zero, zero, zero}, 3, 3},
+        {"a negative bin size", {-5, -2}, {1, 2, 3}, {one, one, one}, {zero, zero, zero}, 3, 3},
+        {"fewer bins than declared", {1, 0}, {1, 2, 3}, {one, one, one}, {zero, zero, zero}, 2, 3},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snap_w_t *w = snap_w_new();
+        snap_w_begin(w, "profile");
+        snap_w_decimal(w, cases[k].bin);
+        snap_w_uint(w, cases[k].declared);
+        snap_w_end(w);
+        snap_w_begin(w, "profile.bins");
+        for (size_t i = 0; i < cases[k].n; i++) {
+            snap_w_int(w, cases[k].idx[i]);
+            snap_w_dec128(w, cases[k].vol[i]);
+            snap_w_dec128(w, cases[k].buy[i]);
+        }
+        snap_w_end(w);
+        size_t size = 0;
+        const void *data = snap_w_data(w, &size);
+        snap_r_t *r = snap_r_new(data, size);
+        profile_t *p = profile_load(r);
+        ck_assert_msg(p == NULL, "%s: accepted", cases[k].what);
+        const char *why = NULL;
+        ck_assert_msg(snap_r_error(r, &why) == -EBADMSG, "%s: no error", cases[k].what);
+        ck_assert(why && strlen(why) > 0);
+        snap_r_destroy(&r);
+        snap_w_destroy(&w);
+    }
+
+    /* Volumes whose sum leaves 128 bits. */
+    dec128_t huge = {.mant = (__int128) (((unsigned __int128) 1 << 127) - 1), .exp = 0};
+    snap_w_t *w = snap_w_new();
+    snap_w_begin(w, "profile");
+    snap_w_decimal(w, (decimal_t){1, 0});
+    snap_w_uint(w, 2);
+    snap_w_end(w);
+    snap_w_begin(w, "profile.bins");
+    snap_w_int(w, 1);
+    snap_w_dec128(w, huge);
+    snap_w_dec128(w, zero);
+    snap_w_int(w, 2);
+    snap_w_dec128(w, huge);
+    snap_w_dec128(w, zero);
+    snap_w_end(w);
+    size_t size = 0;
+    const void *data = snap_w_data(w, &size);
+    snap_r_t *r = snap_r_new(data, size);
+    ck_assert_ptr_null(profile_load(r));
+    ck_assert_int_eq(snap_r_error(r, NULL), -EBADMSG);
+    snap_r_destroy(&r);
+    snap_w_destroy(&w);
+}
+END_TEST
+
 static Suite *
 profile_suite(void)
 {
@@ -173,6 +345,8 @@ profile_suite(void)
     tcase_add_test(tc, test_profile_value_area_at_the_edges);
     tcase_add_test(tc, test_profile_value_area_across_gaps);
     tcase_add_test(tc, test_profile_empty_has_no_levels);
+    tcase_add_test(tc, test_profile_save_load_round_trip);
+    tcase_add_test(tc, test_profile_load_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -296,6 +296,160 @@ START_TEST(test_session_random_against_oracle)
 }
 END_TEST
 
+/* ---- snapshot ---- */
+
+#define SNAP_DAY   CLOCK_NS_PER_DAY
+#define SNAP_START (20000 * SNAP_DAY)
+
+/* n random trades of the session starting at SNAP_START, into a (and b when set). */
+static void
+s_add_random(session_t *a, session_t *b, unsigned *seed, int n, int first_id)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t pm = 6500000 + rand_r(seed) % 4000 - 2000;
+        int pe = -2;
+        if (i % 4 == 1) {
+            pm = pm * 10 + rand_r(seed) % 10;
+            pe = -3;
+        } else if (i % 4 == 2) {
+            pm *= 1000000;
+            pe = -8;
+        }
+        int64_t qm = rand_r(seed) % 10 == 0 ? 0 : rand_r(seed) % 1000;
+        char id[16];
+        snprintf(id, sizeof id, "%d", first_id + i);
+        msg_trade_t t = s_trade(id, SNAP_START + rand_r(seed) % SNAP_DAY, pm, pe, qm,
+                                -(rand_r(seed) % 4), (msg_side_t) (rand_r(seed) % 3));
+        atrade_t at;
+        ck_assert_int_eq(atrade_init(&at, &t, -2), 0);
+        int ra = session_add(a, &at);
+        ck_assert_int_eq(ra, 0);
+        if (b) {
+            ck_assert_int_eq(session_add(b, &at), ra);
+        }
+    }
+}
+
+/* Same start, end, count, levels for several value areas, and profile bins. */
+static void
+s_expect_same_session(const session_t *a, const session_t *b)
+{
+    ck_assert_int_eq(session_start(a), session_start(b));
+    ck_assert_int_eq(session_end(a), session_end(b));
+    ck_assert_uint_eq(session_trade_count(a), session_trade_count(b));
+    for (int pct = 1; pct <= 100; pct += 23) {
+        msg_levels_t la = {0};
+        msg_levels_t lb = {0};
+        int ra = session_levels(a, pct, &la);
+        ck_assert_int_eq(session_levels(b, pct, &lb), ra);
+        if (ra >= 0) {
+            s_expect_levels_equal(&la, &lb);
+        }
+    }
+    size_t na = 0;
+    size_t nb = 0;
+    const msg_profile_bin_t *ba = profile_bins(session_profile(a), &na);
+    const msg_profile_bin_t *bb = profile_bins(session_profile(b), &nb);
+    ck_assert_uint_eq(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        ck_assert_int_eq(ba[i].index, bb[i].index);
+        ck_assert(s_d128_same(ba[i].volume, bb[i].volume));
+        ck_assert(s_d128_same(ba[i].buy_volume, bb[i].buy_volume));
+    }
+    ck_assert(decimal_is_identical(profile_bin_size(session_profile(a)),
+                                   profile_bin_size(session_profile(b))));
+}
+
+/* session_load of s's snapshot with these settings; NULL when refused (error set). */
+static session_t *
+s_save_load(const session_t *s, int64_t period, decimal_t bin, int price_exp)
+{
+    snap_w_t *w = snap_w_new();
+    session_save(s, w);
+    size_t size = 0;
+    const void *data = snap_w_data(w, &size);
+    snap_r_t *r = snap_r_new(data, size);
+    session_t *copy = session_load(r, period, bin, price_exp);
+    const char *why = NULL;
+    if (copy) {
+        ck_assert_int_eq(snap_r_error(r, NULL), 0);
+        ck_assert(snap_r_at_end(r));
+    } else {
+        ck_assert_int_eq(snap_r_error(r, &why), -EBADMSG);
+        ck_assert(why && strlen(why) > 0);
+    }
+    snap_r_destroy(&r);
+    snap_w_destroy(&w);
+    return copy;
+}
+
+/* Empty, a few trades, many: restored, then fed the same trades, both report the same levels. */
+START_TEST(test_session_save_load_same_levels)
+{
+    static const int trades[] = {0, 1, 3, 2000};
+    const decimal_t bin = {25, -2};
+    for (size_t k = 0; k < sizeof trades / sizeof trades[0]; k++) {
+        unsigned seed = 99u + (unsigned) k;
+        session_t *a = session_new(SNAP_START, SNAP_DAY, bin, -2);
+        s_add_random(a, NULL, &seed, trades[k], 0);
+        session_t *b = s_save_load(a, SNAP_DAY, bin, -2);
+        ck_assert_ptr_nonnull(b);
+        s_expect_same_session(a, b);
+        s_add_random(a, b, &seed, 300, 100000);
+        s_expect_same_session(a, b);
+        session_destroy(&a);
+        session_destroy(&b);
+    }
+    /* Only zero quantities: the VWAP is the mid of high and low, kept across a restore. */
+    session_t *a = session_new(SNAP_START, SNAP_DAY, bin, -2);
+    msg_trade_t t = s_trade("1", SNAP_START + 1, 6500000, -2, 0, 0, MSG_SIDE_BUY);
+    atrade_t at;
+    ck_assert_int_eq(atrade_init(&at, &t, -2), 0);
+    ck_assert_int_eq(session_add(a, &at), 0);
+    session_t *b = s_save_load(a, SNAP_DAY, bin, -2);
+    s_expect_same_session(a, b);
+    session_destroy(&a);
+    session_destroy(&b);
+}
+END_TEST
+
+START_TEST(test_session_load_refusals)
+{
+    const decimal_t bin = {25, -2};
+    unsigned seed = 5;
+    session_t *a = session_new(SNAP_START, SNAP_DAY, bin, -2);
+    s_add_random(a, NULL, &seed, 50, 0);
+    ck_assert_ptr_null(s_save_load(a, 7 * SNAP_DAY, bin, -2));
+    ck_assert_ptr_null(s_save_load(a, SNAP_DAY, bin, -3));
+    ck_assert_ptr_null(s_save_load(a, SNAP_DAY, (decimal_t){50, -2}, -2));
+    ck_assert_ptr_null(s_save_load(a, SNAP_DAY, (decimal_t){25, -3}, -2));
+    /* The same bin size written differently is the same bin size. */
+    session_t *b = s_save_load(a, SNAP_DAY, (decimal_t){250, -3}, -2);
+    ck_assert_ptr_nonnull(b);
+    session_destroy(&b);
+    session_destroy(&a);
+
+    /* A session record without its profile. */
+    snap_w_t *w = snap_w_new();
+    a = session_new(SNAP_START, SNAP_DAY, bin, -2);
+    session_save(a, w);
+    size_t size = 0;
+    const char *data = snap_w_data(w, &size);
+    snap_w_t *w3 = snap_w_new();
+    profile_save(session_profile(a), w3);
+    size_t psize = 0;
+    (void) snap_w_data(w3, &psize);
+    ck_assert_uint_gt(size, psize);
+    snap_r_t *r = snap_r_new(data, size - psize);
+    ck_assert_ptr_null(session_load(r, SNAP_DAY, bin, -2));
+    ck_assert_int_eq(snap_r_error(r, NULL), -EBADMSG);
+    snap_r_destroy(&r);
+    snap_w_destroy(&w3);
+    snap_w_destroy(&w);
+    session_destroy(&a);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -308,6 +462,8 @@ session_suite(void)
     tcase_add_test(tc, test_session_mixed_exponents);
     tcase_add_test(tc, test_session_zero_volume);
     tcase_add_loop_test(tc, test_session_random_against_oracle, 0, 3);
+    tcase_add_test(tc, test_session_save_load_same_levels);
+    tcase_add_test(tc, test_session_load_refusals);
     suite_add_tcase(s, tc);
     return s;
 }
