@@ -899,6 +899,7 @@ s_beat_input(aggregator_t *self)
     *self->c.in_errors = (int64_t) is.errors;
     *self->c.in_lag = (int64_t) is.lag_frames;
     *self->c.in_replaying = (int64_t) is.replaying;
+    input_beat(self->input);
 }
 
 static void
@@ -1055,8 +1056,8 @@ s_open_input(aggregator_t *self)
         resume[i] = (input_resume_t){.source = head.sources[i].name,
                                      .checkpoint = head.sources[i].checkpoint};
     }
-    int rc = input_new(self->cfg, resume, head.source_count, s_deliver, s_on_seq_gap, self,
-                       &self->input);
+    int rc = input_new(self->cfg, resume, head.source_count, self->beat, s_deliver, s_on_seq_gap,
+                       self, &self->input);
     free(resume);
     snapshot_head_finish(&head);
     return rc;

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "replay_health.h"
 #include "xalloc.h"
 
 #define INPUT_TICK_MS 100                    /* replay_client_tick period */
@@ -16,6 +17,7 @@
 
 struct input {
     replay_client_t *client; /* owned */
+    replay_health_t *health; /* per-source heartbeat values (owned; the beat is borrowed) */
     zloop_t *loop;           /* borrowed, once attached */
     bool paused;             /* DEALERs unregistered */
 };
@@ -33,7 +35,7 @@ s_resume_at(const input_resume_t *resume, size_t count, const char *source)
 }
 
 int
-input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_count,
+input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_count, beat_t *beat,
           replay_deliver_fn deliver, replay_gap_fn on_gap, void *arg, input_t **ret)
 {
     replay_client_opts_t opts;
@@ -46,6 +48,7 @@ input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_count
         free(self);
         return -EINVAL;
     }
+    self->health = replay_health_new(beat);
     for (size_t i = 0; i < cfg->collectors.count; i++) {
         const char *name = cfg->collectors.names[i];
         const config_collector_t *c = config_collector(cfg, name);
@@ -75,6 +78,7 @@ input_destroy(input_t **self_p)
     }
     input_t *self = *self_p;
     /* The loop is gone by now (or never existed): its readers die with it. */
+    replay_health_destroy(&self->health);
     replay_client_destroy(&self->client);
     free(self);
     *self_p = NULL;
@@ -170,6 +174,12 @@ input_stats(input_t *self, input_stats_t *ret)
         ret->errors += s->errors + s->timeouts;
         ret->replaying += s->replaying;
     }
+}
+
+void
+input_beat(input_t *self)
+{
+    replay_health_update(self->health, self->client);
 }
 
 size_t

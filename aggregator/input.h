@@ -11,8 +11,13 @@
  * hole becomes a gap (on_gap). While paused (the writer is slow) the DEALERs are not read and no
  * credit is granted, so nothing is delivered.
  *
+ * Health: input_beat writes each source's replay health into the heartbeat through
+ * replay_health (proto/replay_health.h), under the names the writer uses (docs/durability.md §3,
+ * e.g. "replay_checkpoint.collector-binance"); input_stats gives the totals over every source.
+ *
  * Ownership: input_new returns an object the caller owns (input_destroy), which owns the replay
- * client. cfg is only read during input_new; the loop must outlive the object's registration.
+ * client. cfg is only read during input_new; the beat must outlive the object; the loop must
+ * outlive the object's registration.
  */
 #ifndef AGGREGATOR_INPUT_H
 #define AGGREGATOR_INPUT_H
@@ -22,6 +27,7 @@
 
 #include <czmq.h>
 
+#include "beat.h"
 #include "config.h"
 #include "replay_client.h"
 
@@ -47,9 +53,10 @@ typedef struct {
 /*
  * A client delivering to deliver and on_gap with arg, following every configured collector from
  * its checkpoint in resume (resume_count entries; a restored snapshot's), or from checkpoint 0
- * (everything its journal retains) when it has none. Returns 0 or -errno (logged).
+ * (everything its journal retains) when it has none. Per-source health goes into beat
+ * (borrowed, required) at each input_beat. Returns 0 or -errno (logged).
  */
-int input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_count,
+int input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_count, beat_t *beat,
               replay_deliver_fn deliver, replay_gap_fn on_gap, void *arg, input_t **ret);
 
 /*
@@ -70,5 +77,11 @@ int input_attach(input_t *self, zloop_t *loop);
 void input_pause(input_t *self, bool pause);
 
 void input_stats(input_t *self, input_stats_t *ret);
+
+/*
+ * Write each source's replay health (replay_<what>.<source>) and the label replay_unreachable
+ * into the beat given to input_new (call before each beat_send).
+ */
+void input_beat(input_t *self);
 
 #endif

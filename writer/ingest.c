@@ -7,32 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "log.h"
 #include "replay_client.h"
+#include "replay_health.h"
 #include "xalloc.h"
 
-#define INGEST_TICK_MS   100 /* replay_client_tick period (resends, give-up, probes) */
-#define INGEST_LABEL_SEP ", "
-
-/* One source's heartbeat values (pointers into the beat_t) and what the gap callback needs. */
-typedef struct {
-    int64_t last_sent_ns; /* producer time of the last frame delivered */
-    int64_t *checkpoint;  /* replay_checkpoint.<s>: last seq delivered */
-    int64_t *lag_frames;  /* replay_lag_frames.<s>: newest live seq - checkpoint */
-    int64_t *lag_ms;      /* replay_lag_ms.<s>: producer time between them */
-    int64_t *buffered;    /* replay_buffered.<s>: live frames held during a replay */
-    int64_t *replaying;   /* replay_replaying.<s>: 1 while a request is open */
-    int64_t *unreachable; /* replay_unreachable.<s>: 1 while followed live after a give-up */
-    int64_t *requests;    /* replay_requests_total.<s> */
-    int64_t *replays;     /* replay_replays_total.<s>: holes filled by replay */
-    int64_t *frames;      /* replay_frames_total.<s>: frames delivered from replay */
-    int64_t *gaps;        /* replay_gaps_total.<s>: holes replay could not fill */
-    int64_t *gap_frames;  /* replay_gap_frames_total.<s>: seqs lost in them */
-    int64_t *dropped;     /* replay_live_dropped_total.<s>: live frames over the buffer bound */
-    int64_t *give_ups;    /* replay_give_ups_total.<s>: replay endpoint declared unreachable */
-    int64_t *resets;      /* replay_resets_total.<s>: producer restarted its seqs */
-} ingest_health_t;
+#define INGEST_TICK_MS 100 /* replay_client_tick period (resends, give-up, probes) */
 
 struct ingest {
     const config_t *cfg;       /* borrowed */
@@ -42,7 +22,8 @@ struct ingest {
     ingest_gap_fn on_gap;      /* hole callback */
     void *arg;                 /* for both */
     replay_client_t *client;   /* the merge */
-    zhashx_t *health;          /* source -> ingest_health_t */
+    replay_health_t *health;   /* per-source heartbeat values */
+    zhashx_t *last_sent;       /* source -> int64_t: producer time of the last frame delivered */
     zsock_t **socks;           /* DEALERs registered on the loop */
     size_t sock_count;         /* entries in socks */
     int timer;                 /* tick timer id, -1 */
@@ -106,78 +87,28 @@ ingest_sources_from_config(const config_t *cfg, ingest_source_t *out, size_t max
 /* ---- health ---- */
 
 static void
-s_health_free(void **item)
+s_last_sent_free(void **item)
 {
     free(*item);
     *item = NULL;
 }
 
+/* Where the producer time of source's last delivered frame is kept (0 until one is). */
 static int64_t *
-s_counter(ingest_t *self, const char *what, const char *source)
+s_last_sent(ingest_t *self, const char *source)
 {
-    char key[MSG_KEY_MAX + 1];
-    snprintf(key, sizeof key, "replay_%s.%s", what, source);
-    return beat_counter(self->beat, key);
-}
-
-static ingest_health_t *
-s_health(ingest_t *self, const char *source)
-{
-    ingest_health_t *h = zhashx_lookup(self->health, source);
-    if (h) {
-        return h;
+    int64_t *t = zhashx_lookup(self->last_sent, source);
+    if (!t) {
+        t = xcalloc(1, sizeof *t);
+        zhashx_insert(self->last_sent, source, t);
     }
-    h = xcalloc(1, sizeof *h);
-    *h = (ingest_health_t){
-        .checkpoint = s_counter(self, "checkpoint", source),
-        .lag_frames = s_counter(self, "lag_frames", source),
-        .lag_ms = s_counter(self, "lag_ms", source),
-        .buffered = s_counter(self, "buffered", source),
-        .replaying = s_counter(self, "replaying", source),
-        .unreachable = s_counter(self, "unreachable", source),
-        .requests = s_counter(self, "requests_total", source),
-        .replays = s_counter(self, "replays_total", source),
-        .frames = s_counter(self, "frames_total", source),
-        .gaps = s_counter(self, "gaps_total", source),
-        .gap_frames = s_counter(self, "gap_frames_total", source),
-        .dropped = s_counter(self, "live_dropped_total", source),
-        .give_ups = s_counter(self, "give_ups_total", source),
-        .resets = s_counter(self, "resets_total", source),
-    };
-    zhashx_insert(self->health, source, h);
-    return h;
+    return t;
 }
 
 void
 ingest_beat(ingest_t *self)
 {
-    char unreachable[MSG_VALUE_MAX + 1] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < replay_client_source_count(self->client); i++) {
-        const char *name = replay_client_source_name(self->client, i);
-        const replay_source_stats_t *st = replay_client_stats(self->client, name);
-        ingest_health_t *h = s_health(self, name);
-        *h->checkpoint = (int64_t) st->checkpoint;
-        *h->lag_frames = (int64_t) st->lag_frames;
-        *h->lag_ms = st->lag_ns / CLOCK_NS_PER_MS;
-        *h->buffered = (int64_t) st->buffered;
-        *h->replaying = st->replaying ? 1 : 0;
-        *h->unreachable = st->unreachable ? 1 : 0;
-        *h->requests = (int64_t) st->requests;
-        *h->replays = (int64_t) st->replays;
-        *h->frames = (int64_t) st->frames_replayed;
-        *h->gaps = (int64_t) st->gaps;
-        *h->gap_frames = (int64_t) st->gap_frames;
-        *h->dropped = (int64_t) st->live_dropped;
-        *h->give_ups = (int64_t) st->give_ups;
-        *h->resets = (int64_t) st->resets;
-        if (st->unreachable && len < sizeof unreachable) {
-            int n = snprintf(unreachable + len, sizeof unreachable - len, "%s%s",
-                             len ? INGEST_LABEL_SEP : "", name);
-            len += n > 0 ? (size_t) n : 0;
-        }
-    }
-    beat_set_label(self->beat, "replay_unreachable", unreachable);
+    replay_health_update(self->health, self->client);
 }
 
 /* ---- callbacks from the client ---- */
@@ -186,7 +117,7 @@ static void
 s_on_deliver(const msg_t *msg, bool replayed, void *arg)
 {
     ingest_t *self = arg;
-    s_health(self, msg->source)->last_sent_ns = msg->sent_ns;
+    *s_last_sent(self, msg->source) = msg->sent_ns;
     self->deliver(msg, replayed, self->arg);
 }
 
@@ -194,7 +125,7 @@ static void
 s_on_gap(const char *source, uint64_t from_seq, uint64_t to_seq, const char *reason, void *arg)
 {
     ingest_t *self = arg;
-    self->on_gap(source, from_seq, to_seq, s_health(self, source)->last_sent_ns, reason, self->arg);
+    self->on_gap(source, from_seq, to_seq, *s_last_sent(self, source), reason, self->arg);
 }
 
 /* ---- the loop ---- */
@@ -273,14 +204,14 @@ ingest_new(const config_t *cfg, zloop_t *loop, beat_t *beat, ingest_deliver_fn d
     self->on_gap = on_gap;
     self->arg = arg;
     self->timer = -1;
-    self->health = zhashx_new();
-    zhashx_set_destructor(self->health, s_health_free);
+    self->health = replay_health_new(beat);
+    self->last_sent = zhashx_new();
+    zhashx_set_destructor(self->last_sent, s_last_sent_free);
     self->client = replay_client_new(&opts, s_on_deliver, s_on_gap, self);
     if (!self->client) {
         ingest_destroy(&self);
         return NULL;
     }
-    beat_set_label(beat, "replay_unreachable", "");
     return self;
 }
 
@@ -296,7 +227,8 @@ ingest_destroy(ingest_t **self_p)
     }
     free(self->socks);
     replay_client_destroy(&self->client);
-    zhashx_destroy(&self->health);
+    zhashx_destroy(&self->last_sent);
+    replay_health_destroy(&self->health);
     free(self);
     *self_p = NULL;
 }
@@ -334,7 +266,6 @@ ingest_start(ingest_t *self, ingest_checkpoint_fn checkpoint, void *arg)
         if (sock) {
             self->socks[self->sock_count++] = sock;
         }
-        (void) s_health(self, s->name);
     }
     if (n == 0) {
         log_notice("no collectors or aggregator configured: every source is followed live only");

@@ -18,8 +18,9 @@
  * the call); holes that no replay can fill go to the gap callback with the producer time of the
  * last frame delivered before them (0 when unknown, e.g. just after a restart).
  *
- * Health: ingest_beat writes per-source values into the heartbeat, names as agreed in
- * docs/durability.md (e.g. "replay_lag_frames.collector-binance").
+ * Health: ingest_beat writes per-source values into the heartbeat through replay_health
+ * (proto/replay_health.h), names as agreed in docs/durability.md (e.g.
+ * "replay_lag_frames.collector-binance"), the same as the aggregator's.
  *
  * Ownership: ingest_new borrows cfg, loop and beat (all must outlive it); the ingest owns its
  * replay_client and sockets.

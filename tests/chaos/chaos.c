@@ -97,13 +97,21 @@ typedef struct {
     spawn_t *sup;                /* tickpipe-supervisor */
 } pipeline_t;
 
-/* Replay counters of one writer process (heartbeat counters start at 0 in each). */
+/* Replay counters of one consumer process (heartbeat counters start at 0 in each). */
 typedef struct {
-    int pid;         /* the writer process */
-    int64_t replays; /* sum of replay_replays_total.* */
-    int64_t frames;  /* sum of replay_frames_total.* */
-    int64_t gaps;    /* sum of replay_gaps_total.* */
-} chaos_writer_t;
+    int pid;          /* the writer or aggregator process */
+    int64_t replays;  /* sum of replay_replays_total.* */
+    int64_t frames;   /* sum of replay_frames_total.* */
+    int64_t gaps;     /* sum of replay_gaps_total.* */
+    int64_t restored; /* aggregator: instruments restored from its snapshot at start */
+} chaos_proc_t;
+
+/* Every process of one consumer program seen during the run. */
+typedef struct {
+    const char *program;                     /* "writer" or "aggregator" */
+    chaos_proc_t procs[CHAOS_KILLS_MAX + 1]; /* in the order seen */
+    size_t count;                            /* entries in procs */
+} chaos_consumer_t;
 
 /* What happened to one kill. */
 typedef struct {
@@ -131,8 +139,8 @@ static size_t s_kill_count;
 static char s_symbols[CHAOS_SYMBOLS_MAX][16];
 static bool s_failed;
 static bool s_compare_bars = true; /* false when a kill is known to lose aggregator output */
-static chaos_writer_t s_writers[CHAOS_KILLS_MAX + 1]; /* every writer process seen */
-static size_t s_writer_count;
+static chaos_consumer_t s_writers = {.program = "writer"};         /* every writer process */
+static chaos_consumer_t s_aggregators = {.program = "aggregator"}; /* every aggregator process */
 
 static const char *const s_bases[CHAOS_SYMBOLS_MAX] = {"BTC", "ETH", "SOL",  "XRP",
                                                        "BNB", "ADA", "DOGE", "TRX"};
@@ -430,28 +438,61 @@ s_program_pid(pipeline_t *pl, const char *name, char *state, size_t size)
     return pid;
 }
 
-/* Note the writer's replay counters (summed over its processes for the report). */
+/* Note the replay counters of the running process of consumer c (summed up for the report). */
 static void
-s_track_writer(void)
+s_track_consumer(chaos_consumer_t *c)
 {
-    char *body = s_http_get(s_chaos.http_port, "/health/writer");
+    char path[CHAOS_NAME_MAX];
+    snprintf(path, sizeof path, "/health/%s", c->program);
+    char *body = s_http_get(s_chaos.http_port, path);
     int pid = (int) s_json_int(body, "pid", 0);
     if (pid > 0) {
-        chaos_writer_t *w = NULL;
-        for (size_t i = 0; i < s_writer_count && !w; i++) {
-            w = s_writers[i].pid == pid ? &s_writers[i] : NULL;
+        chaos_proc_t *w = NULL;
+        for (size_t i = 0; i < c->count && !w; i++) {
+            w = c->procs[i].pid == pid ? &c->procs[i] : NULL;
         }
-        if (!w && s_writer_count < sizeof s_writers / sizeof s_writers[0]) {
-            w = &s_writers[s_writer_count++];
+        if (!w && c->count < sizeof c->procs / sizeof c->procs[0]) {
+            w = &c->procs[c->count++];
             w->pid = pid;
         }
         if (w) {
             w->replays = s_json_sum(body, "replay_replays_total");
             w->frames = s_json_sum(body, "replay_frames_total");
             w->gaps = s_json_sum(body, "replay_gaps_total");
+            w->restored = s_json_int(body, "restored_instruments", 0);
         }
     }
     free(body);
+}
+
+static void
+s_track_consumers(void)
+{
+    s_track_consumer(&s_writers);
+    s_track_consumer(&s_aggregators);
+}
+
+/* Print the replay sums of consumer c (and, for the aggregator, its restores). */
+static void
+s_report_consumer(const chaos_consumer_t *c)
+{
+    int64_t replays = 0, frames = 0, gaps = 0, restored = 0;
+    size_t restored_procs = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        replays += c->procs[i].replays;
+        frames += c->procs[i].frames;
+        gaps += c->procs[i].gaps;
+        restored += c->procs[i].restored;
+        restored_procs += c->procs[i].restored > 0;
+    }
+    printf("chaos: %s: %zu processes, %" PRId64 " replays (%" PRId64 " frames replayed), %" PRId64
+           " holes replay could not fill",
+           c->program, c->count, replays, frames, gaps);
+    if (c == &s_aggregators) {
+        printf(", %zu started from a snapshot (%" PRId64 " instruments restored)", restored_procs,
+               restored);
+    }
+    printf("\n");
 }
 
 /* ---- safety of kills ---- */
@@ -615,7 +656,7 @@ s_storm(void)
         }
         int64_t now = clock_mono_ns();
         bool recovered = s_track_recovery();
-        s_track_writer();
+        s_track_consumers();
         if (!pg_done && published >= s_opts.trades / 2 && recovered) {
             s_kill(CHAOS_KILL_POSTGRES);
             pg_done = true;
@@ -1000,20 +1041,14 @@ s_settle_and_check(void)
 static void
 s_report(void)
 {
-    s_track_writer();
-    int64_t replays = 0, frames = 0, gaps = 0;
-    for (size_t i = 0; i < s_writer_count; i++) {
-        replays += s_writers[i].replays;
-        frames += s_writers[i].frames;
-        gaps += s_writers[i].gaps;
-    }
+    s_track_consumers();
     int64_t gaps_rows = s_sql_int(s_chaos.pg, "SELECT count(*) FROM gaps");
     printf("chaos: ---- summary ----\n");
     printf("chaos: trades published: %" PRId64 " (%d symbols, %d/s)\n", s_fakex_trades(),
            s_opts.symbols, s_opts.rate);
-    printf("chaos: kills: %zu; writer: %zu processes, %" PRId64 " replays (%" PRId64
-           " frames replayed), %" PRId64 " holes replay could not fill, %" PRId64 " gaps rows\n",
-           s_kill_count, s_writer_count, replays, frames, gaps, gaps_rows);
+    printf("chaos: kills: %zu; %" PRId64 " gaps rows\n", s_kill_count, gaps_rows);
+    s_report_consumer(&s_writers);
+    s_report_consumer(&s_aggregators);
     for (size_t i = 0; i < s_kill_count; i++) {
         printf("chaos: kill %zu: %-18s recovered in %" PRId64 " ms\n", i + 1,
                s_kind_names[s_kills[i].kind], s_kills[i].recovered_ms);

@@ -119,6 +119,7 @@ static int64_t s_snapshots = -1;    /* heartbeat snapshots_total */
 static int64_t s_restored = -1;     /* heartbeat restored_instruments */
 static int64_t s_lag = -1;          /* heartbeat input_lag_frames */
 static int64_t s_replaying = -1;    /* heartbeat input_replaying */
+static int64_t s_checkpoint = -1;   /* heartbeat replay_checkpoint.<COLLECTOR> */
 
 static void
 s_read_beats(zsock_t *hb)
@@ -143,6 +144,8 @@ s_read_beats(zsock_t *hb)
                 s_lag = h->counters[i].value;
             } else if (strcmp(h->counters[i].key, "input_replaying") == 0) {
                 s_replaying = h->counters[i].value;
+            } else if (strcmp(h->counters[i].key, "replay_checkpoint." COLLECTOR) == 0) {
+                s_checkpoint = h->counters[i].value;
             }
         }
         msg_finish(&m);
@@ -576,7 +579,8 @@ s_run_input(const char *dir, const char *config, msg_trade_t *trades)
     size_t got = 0;
     int64_t deadline = clock_mono_ns() + (int64_t) WAIT_MS * CLOCK_NS_PER_MS;
     zpoller_t *poller = zpoller_new(pull, NULL);
-    while ((got + 1 < nwant || s_trades_in < TRADES) && clock_mono_ns() < deadline) {
+    while ((got + 1 < nwant || s_trades_in < TRADES || s_checkpoint != (int64_t) c.seq)
+           && clock_mono_ns() < deadline) {
         (void) replay_server_handle(c.server);
         s_read_beats(hb);
         if (!zpoller_wait(poller, PUMP_MS)) {
@@ -598,6 +602,8 @@ s_run_input(const char *dir, const char *config, msg_trade_t *trades)
     CHECK(s_trades_in == TRADES, "trades_in_total %" PRId64 " of %d", s_trades_in, TRADES);
     CHECK(s_replayed > 0, "input_replayed_frames_total %" PRId64, s_replayed);
     CHECK(s_seq_gaps == 0, "seq_gaps_total %" PRId64, s_seq_gaps);
+    CHECK(s_checkpoint == (int64_t) c.seq,
+          "replay_checkpoint." COLLECTOR " %" PRId64 " of %" PRIu64, s_checkpoint, c.seq);
     printf("ok: %d frames (%d before the start, every %dth later one not live), %zu bars equal "
            "the recomputation, %" PRId64 " frames replayed\n",
            frame, INPUT_EARLY, INPUT_DROP, got, s_replayed);

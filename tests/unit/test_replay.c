@@ -652,6 +652,8 @@ START_TEST(test_replay_client_jump_triggers_request)
     s_produce_range(1, 20);
     replay_client_t *c = s_client(16, 1000, 0);
     ck_assert(s_drive(c, s_is_caught_up, NULL));
+    /* The first request may have been sent again if its answer took longer than the timeout. */
+    uint64_t requests = replay_client_stats(c, SOURCE)->requests;
     for (uint64_t seq = 21; seq <= 25; seq++) {
         msg_t m = s_produce(seq);
         ck_assert_int_eq(replay_client_on_live(c, &m), 0);
@@ -664,7 +666,7 @@ START_TEST(test_replay_client_jump_triggers_request)
     ck_assert_int_eq(replay_client_on_live(c, &m), 0);
     const replay_source_stats_t *st = replay_client_stats(c, SOURCE);
     ck_assert(st->replaying);
-    ck_assert_uint_eq(st->requests, 2);
+    ck_assert_uint_eq(st->requests, requests + 1);
     ck_assert_uint_eq(st->buffered, 1);
     ck_assert_uint_eq(st->lag_frames, 16);
     ck_assert_int_eq(st->lag_ns, 16 * CLOCK_NS_PER_MS);
