@@ -193,7 +193,8 @@ s_reply_error(replay_server_t *self, zframe_t *identity, uint64_t req_id, replay
         .first_seq = journal ? journal_first_seq(journal) : 0,
         .last_seq = journal ? journal_last_seq(journal) : 0,
     };
-    snprintf(f.reason, sizeof f.reason, "%s", reason);
+    /* A long reason (a journal error names a file) is cut to what the frame carries. */
+    snprintf(f.reason, sizeof f.reason, "%.*s", (int) sizeof f.reason - 1, reason);
     (void) s_reply(self, identity, &f);
 }
 
