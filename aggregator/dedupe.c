@@ -12,8 +12,9 @@
 #define DEDUPE_CAP_MIN     1024 /* first ring size (or the window when smaller) */
 #define DEDUPE_LOAD_FACTOR 2    /* index slots per ring slot: at most half full */
 #define DEDUPE_NUM_DIGITS  38   /* 10^38 < 2^127: every such number fits the key */
-#define DEDUPE_UUID_LEN    36   /* 8-4-4-4-12 */
-#define DEDUPE_SHORT_LEN   16   /* bytes kept verbatim in the key */
+#define DEDUPE_TEN_19      10000000000000000000ull /* 10^19, half of 10^38's digits */
+#define DEDUPE_UUID_LEN    36                      /* 8-4-4-4-12 */
+#define DEDUPE_SHORT_LEN   16                      /* bytes kept verbatim in the key */
 #define DEDUPE_NIBBLE_BITS 4
 #define DEDUPE_NIBBLE_MASK 0xfu
 #define DEDUPE_WORD_BITS   64
@@ -370,12 +371,10 @@ dedupe_destroy(dedupe_t **self_p)
     *self_p = NULL;
 }
 
-int
-dedupe_add(dedupe_t *self, const char *id)
+/* Remember key (of id, which only a long key needs) unless it is remembered: dedupe_add. */
+static int
+s_add_key(dedupe_t *self, dedupe_key_t key, const char *id)
 {
-    assert(self != NULL);
-    assert(id != NULL && *id != '\0');
-    dedupe_key_t key = s_key_of(id);
     uint32_t h = (uint32_t) s_key_hash(&key);
     bool found = false;
     (void) s_find(self, &key, h, &found);
@@ -407,6 +406,14 @@ dedupe_add(dedupe_t *self, const char *id)
     assert(!dup);
     self->index[slot] = s_slot_value(h, pos);
     return 1;
+}
+
+int
+dedupe_add(dedupe_t *self, const char *id)
+{
+    assert(self != NULL);
+    assert(id != NULL && *id != '\0');
+    return s_add_key(self, s_key_of(id), id);
 }
 
 size_t
@@ -483,10 +490,39 @@ s_key_text(const dedupe_key_t *key, char *buf, size_t size)
     return "";
 }
 
+/*
+ * Numeric ids are mostly consecutive: after the first one, a numeric id is saved as the (signed)
+ * difference from the previous numeric id, one or two bytes instead of ten or more. Others, and
+ * a difference that does not fit an int64, are saved as text.
+ */
+static bool
+s_num_value(const dedupe_key_t *key, unsigned __int128 *ret)
+{
+    if (key->kind != DEDUPE_KIND_NUM) {
+        return false;
+    }
+    *ret = ((unsigned __int128) key->b << DEDUPE_WORD_BITS) | key->a;
+    return true;
+}
+
+static bool
+s_delta_fits(unsigned __int128 from, unsigned __int128 to, int64_t *ret)
+{
+    __int128 d = (__int128) (to - from);
+    if ((to >= from && to - from > (unsigned __int128) INT64_MAX)
+        || (to < from && from - to > (unsigned __int128) INT64_MAX)) {
+        return false;
+    }
+    *ret = (int64_t) d;
+    return true;
+}
+
 void
 dedupe_save(const dedupe_t *self, snap_w_t *w)
 {
     char buf[DEDUPE_TEXT_MAX];
+    unsigned __int128 prev = 0;
+    bool have_prev = false;
 
     assert(self != NULL && w != NULL);
     snap_w_begin(w, DEDUPE_TAG);
@@ -497,16 +533,65 @@ dedupe_save(const dedupe_t *self, snap_w_t *w)
         size_t n = self->count - i < DEDUPE_SNAP_IDS ? self->count - i : DEDUPE_SNAP_IDS;
         snap_w_begin(w, DEDUPE_IDS_TAG);
         for (size_t j = i; j < i + n; j++) {
-            snap_w_str(w, s_key_text(&self->ring[s_ring_pos(self, j)], buf, sizeof buf));
+            const dedupe_key_t *key = &self->ring[s_ring_pos(self, j)];
+            unsigned __int128 v = 0;
+            int64_t delta = 0;
+            bool num = s_num_value(key, &v);
+            if (num && have_prev && s_delta_fits(prev, v, &delta)) {
+                snap_w_int(w, delta);
+            } else {
+                snap_w_str(w, s_key_text(key, buf, sizeof buf));
+            }
+            if (num) {
+                prev = v;
+                have_prev = true;
+            }
         }
         snap_w_end(w);
     }
+}
+
+/*
+ * The key of the next id of a "dedupe.ids" record (a long one points at id); false (error set)
+ * when it is not one.
+ */
+static bool
+s_load_id(snap_r_t *r, unsigned __int128 *prev, bool *have_prev, char *id, size_t size,
+          dedupe_key_t *ret)
+{
+    /* Numeric ids have at most 38 digits (s_pack_num): below 10^38 = (10^19)^2. */
+    const unsigned __int128 num_end = (unsigned __int128) DEDUPE_TEN_19 * DEDUPE_TEN_19;
+    if (snap_r_is_int(r)) {
+        int64_t delta = snap_r_int(r, INT64_MIN, INT64_MAX);
+        unsigned __int128 v = *prev + (unsigned __int128) (__int128) delta;
+        bool wrapped = delta >= 0 ? v < *prev : v > *prev;
+        if (!*have_prev || wrapped || v >= num_end) {
+            snap_r_fail(r, "an id difference without a numeric id before it, or out of range");
+            return false;
+        }
+        *ret = (dedupe_key_t){
+            .a = (uint64_t) v, .b = (uint64_t) (v >> DEDUPE_WORD_BITS), .kind = DEDUPE_KIND_NUM};
+        *prev = v;
+        return snap_r_error(r, NULL) == 0;
+    }
+    snap_r_str(r, id, size);
+    if (snap_r_error(r, NULL) != 0 || id[0] == '\0') {
+        snap_r_fail(r, "an empty id");
+        return false;
+    }
+    *ret = s_key_of(id);
+    if (s_num_value(ret, prev)) {
+        *have_prev = true;
+    }
+    return true;
 }
 
 dedupe_t *
 dedupe_load(snap_r_t *r, size_t window)
 {
     char id[DEDUPE_TEXT_MAX];
+    unsigned __int128 prev = 0;
+    bool have_prev = false;
 
     assert(r != NULL && window >= 1);
     if (!snap_r_next(r, DEDUPE_TAG)) {
@@ -524,12 +609,12 @@ dedupe_load(snap_r_t *r, size_t window)
     for (size_t i = 0; i < count && snap_r_next(r, DEDUPE_IDS_TAG); i += DEDUPE_SNAP_IDS) {
         size_t n = count - i < DEDUPE_SNAP_IDS ? count - i : DEDUPE_SNAP_IDS;
         for (size_t j = 0; j < n; j++) {
-            snap_r_str(r, id, sizeof id);
-            if (snap_r_error(r, NULL) != 0) {
+            dedupe_key_t key;
+            if (!s_load_id(r, &prev, &have_prev, id, sizeof id, &key)) {
                 break;
             }
-            if (id[0] == '\0' || dedupe_add(self, id) != 1) {
-                snap_r_fail(r, "an empty or repeated id");
+            if (s_add_key(self, key, id) != 1) {
+                snap_r_fail(r, "a repeated id");
                 break;
             }
         }

@@ -27,6 +27,8 @@ struct saver {
     pid_t child;         /* the background save running, 0 if none */
     int64_t child_mono;  /* when it started */
     saver_stats_t stats; /* counters */
+    uint64_t version;    /* the caller's state version when the last save started */
+    bool has_version;    /* version is set */
 };
 
 /* Remove temporary files of saves that died halfway (a killed process or child). */
@@ -124,7 +126,7 @@ s_child(saver_t *self, pid_t parent, saver_fill_fn fill, void *arg)
 }
 
 int
-saver_tick(saver_t *self, int64_t now_mono, saver_fill_fn fill, void *arg)
+saver_tick(saver_t *self, int64_t now_mono, uint64_t version, saver_fill_fn fill, void *arg)
 {
     int rc = 0;
     int done = 0;
@@ -137,6 +139,12 @@ saver_tick(saver_t *self, int64_t now_mono, saver_fill_fn fill, void *arg)
         return rc;
     }
     self->next_mono = now_mono + self->interval_ns;
+    if (self->has_version && version == self->version) {
+        self->stats.skipped++;
+        return rc;
+    }
+    self->version = version;
+    self->has_version = true;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {

@@ -30,6 +30,7 @@ typedef void (*saver_fill_fn)(snap_w_t *w, void *arg);
 
 typedef struct {
     uint64_t saves;       /* snapshots written */
+    uint64_t skipped;     /* saves not made: nothing changed since the last one */
     uint64_t errors;      /* saves that failed */
     uint64_t bytes;       /* size of the last snapshot written */
     int64_t duration_ns;  /* time the last successful save took (fork to reaped) */
@@ -46,10 +47,12 @@ void saver_destroy(saver_t **self_p);
 
 /*
  * Reap a finished child (counting its result; a failure is returned as -errno once), then, when
- * a save is due and none runs, start one with fill. Returns 0, or the -errno of a save that
- * failed since the last call.
+ * a save is due and none runs, start one with fill — unless version (any number that changes
+ * with the state) equals the one of the last save started: then nothing happened since (a quiet
+ * market writes nothing) and only the next interval starts. Returns 0, or the -errno of a save
+ * that failed since the last call.
  */
-int saver_tick(saver_t *self, int64_t now_mono, saver_fill_fn fill, void *arg);
+int saver_tick(saver_t *self, int64_t now_mono, uint64_t version, saver_fill_fn fill, void *arg);
 
 /* Wait for a running child, then save in this process. 0 or -errno. */
 int saver_save_now(saver_t *self, int64_t now_mono, saver_fill_fn fill, void *arg);

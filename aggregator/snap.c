@@ -293,6 +293,17 @@ s_take(snap_r_t *self)
     return &self->val[self->pos++];
 }
 
+bool
+snap_r_is_int(const snap_r_t *self)
+{
+    assert(self != NULL);
+    if (self->err || self->pos >= self->count) {
+        return false;
+    }
+    msgpack_object_type t = self->val[self->pos].type;
+    return t == MSGPACK_OBJECT_POSITIVE_INTEGER || t == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+}
+
 uint64_t
 snap_r_uint(snap_r_t *self, uint64_t max)
 {

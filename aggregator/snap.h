@@ -82,6 +82,9 @@ void snap_r_str(snap_r_t *self, char *buf, size_t size);
 decimal_t snap_r_decimal(snap_r_t *self);
 dec128_t snap_r_dec128(snap_r_t *self);
 
+/* True when the next value of the current record is an integer (no error either way). */
+bool snap_r_is_int(const snap_r_t *self);
+
 /* Set an error (first one wins) for a value that is well-formed but impossible. */
 void snap_r_fail(snap_r_t *self, const char *why);
 

@@ -173,11 +173,9 @@ static const cfg_key_t s_aggregator_keys[] = {
     {"dedupe_window", CFG_TYPE_INT, "100000", 1000, 100000000, NULL,
      K(config_aggregator_t, dedupe_window), "Trade ids remembered per symbol for deduplication.",
      0},
-    {"snapshot_interval", CFG_TYPE_DURATION, "10s", NS(1) * SEC, NS(1) * HOUR, NULL,
+    {"snapshot_interval", CFG_TYPE_DURATION, "60s", NS(1) * SEC, NS(1) * HOUR, NULL,
      K(config_aggregator_t, snapshot_interval_ns),
-     "State snapshot period (restart = snapshot + "
-     "replay).",
-     0},
+     "State snapshot period (restart = snapshot + replay; none while nothing changes).", 0},
     {"bar_history", CFG_TYPE_INT, "1440", 2, 1000000, NULL, K(config_aggregator_t, bar_history),
      "Closed bars kept per symbol and interval, so that late trades can revise them.", 0},
     {"persist_interval", CFG_TYPE_DURATION, "10s", NS(100) * MS, NS(1) * HOUR, NULL,

@@ -35,6 +35,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,22 +326,81 @@ s_replay_all(const char *dir, uint64_t killed_last, const msg_bar_t *want, size_
     return next - 1;
 }
 
+/* How s_make_trades draws a list of trades: one instrument, a random walk of prices. */
+typedef struct {
+    int count;        /* trades */
+    unsigned seed;    /* rand_r's seed */
+    int64_t step_ns;  /* between trade times, the first at START_NS */
+    int walk;         /* a price moves by -walk..walk cents from the one before */
+    int qty_max;      /* quantities 1..qty_max */
+    int qty_exp;      /* their exponent */
+    bool random_side; /* sides drawn at random, else sell and buy by turns */
+    int first_id;     /* the first trade's id; each next one adds 1 */
+} trade_gen_t;
+
+/* Modes output and input: two trades per bar, sides by turns. */
+static const trade_gen_t s_gen_live = {.count = TRADES,
+                                       .seed = 7,
+                                       .step_ns = STEP_NS,
+                                       .walk = 10,
+                                       .qty_max = 1000,
+                                       .qty_exp = -3,
+                                       .random_side = false,
+                                       .first_id = 1000};
+
+/* Mode restore: ten trades per bar, a wider walk, random sides. */
+static const trade_gen_t s_gen_restore = {.count = RESTORE_TRADES,
+                                          .seed = 11,
+                                          .step_ns = RESTORE_STEP_NS,
+                                          .walk = 20,
+                                          .qty_max = 5000,
+                                          .qty_exp = -4,
+                                          .random_side = true,
+                                          .first_id = 500000};
+
+/* g->count trades into trades, in time order; the same g always gives the same trades. */
 static void
-s_make_trades(msg_trade_t *trades)
+s_make_trades(const trade_gen_t *g, msg_trade_t *trades)
 {
     const msg_instrument_t inst = {"binance", MSG_MARKET_SPOT, "BTCUSDT"};
-    unsigned seed = 7;
+    unsigned seed = g->seed;
     int64_t price = 6500000;
-    for (int i = 0; i < TRADES; i++) {
-        price += rand_r(&seed) % 21 - 10;
+    for (int i = 0; i < g->count; i++) {
+        price += rand_r(&seed) % (2 * g->walk + 1) - g->walk;
+        /* Drawn one by one: the quantity first, then the side. */
+        int64_t qty = 1 + rand_r(&seed) % g->qty_max;
+        bool buy = g->random_side ? rand_r(&seed) % 2 : i % 2;
         trades[i] = (msg_trade_t){.inst = inst,
                                   .price = {price, -2},
-                                  .qty = {1 + rand_r(&seed) % 1000, -3},
-                                  .side = i % 2 ? MSG_SIDE_BUY : MSG_SIDE_SELL,
-                                  .ts_exchange_ns = START_NS + (int64_t) i * STEP_NS};
+                                  .qty = {qty, (int8_t) g->qty_exp},
+                                  .side = buy ? MSG_SIDE_BUY : MSG_SIDE_SELL,
+                                  .ts_exchange_ns = START_NS + (int64_t) i * g->step_ns};
         trades[i].ts_recv_ns = trades[i].ts_exchange_ns;
-        snprintf(trades[i].trade_id, sizeof trades[i].trade_id, "%d", 1000 + i);
+        snprintf(trades[i].trade_id, sizeof trades[i].trade_id, "%d", g->first_id + i);
     }
+}
+
+/* The aggregator's settings (the test configs) as the oracle sees them, for trades' instrument. */
+static oracle_params_t
+s_oracle_params(const msg_trade_t *trades)
+{
+    return (oracle_params_t){.inst = trades[0].inst,
+                             .price_exp = -2,
+                             .bin_size = {10, -2},
+                             .value_area_pct = 70,
+                             .anchor_period_ns = CLOCK_NS_PER_DAY};
+}
+
+/* The 1 s bars of trades[0..n) recomputed, in *ret_bars (caller frees); returns their count. */
+static size_t
+s_oracle_bars(const msg_trade_t *trades, size_t n, msg_bar_t **ret_bars)
+{
+    oracle_params_t op = s_oracle_params(trades);
+    msg_bar_t *bars = NULL;
+    size_t nbars = 0;
+    CHECK(oracle_bars(trades, n, &op, CLOCK_NS_PER_SEC, INT64_MIN, &bars, &nbars) == 0, "oracle");
+    *ret_bars = bars;
+    return nbars;
 }
 
 /* Receive live frames until min_bars bars came; they must follow first_seq without a hole. */
@@ -405,7 +465,7 @@ int
 main(int argc, char **argv)
 {
     static msg_trade_t trades[TRADES];
-    s_make_trades(trades);
+    s_make_trades(&s_gen_live, trades);
     char *dir = spawn_tmpdir("aggdur");
     char config[600];
     snprintf(config, sizeof config, "%s/tickpipe.yaml", dir);
@@ -425,15 +485,8 @@ main(int argc, char **argv)
         return rc;
     }
     CHECK(argc > 1 && strcmp(argv[1], "output") == 0, "usage: %s output|input|restore", argv[0]);
-    oracle_params_t op = {.inst = trades[0].inst,
-                          .price_exp = -2,
-                          .bin_size = {10, -2},
-                          .value_area_pct = 70,
-                          .anchor_period_ns = CLOCK_NS_PER_DAY};
     msg_bar_t *want = NULL;
-    size_t nwant = 0;
-    CHECK(oracle_bars(trades, HALF, &op, CLOCK_NS_PER_SEC, INT64_MIN, &want, &nwant) == 0,
-          "oracle");
+    size_t nwant = s_oracle_bars(trades, HALF, &want);
     CHECK(nwant > 1, "the recomputation has %zu bars", nwant);
 
     zsock_t *hb = zsock_new(ZMQ_PULL);
@@ -532,15 +585,8 @@ s_collector_emit(fake_collector_t *c, msg_trade_t *trades, int from, int to, boo
 static int
 s_run_input(const char *dir, const char *config, msg_trade_t *trades)
 {
-    oracle_params_t op = {.inst = trades[0].inst,
-                          .price_exp = -2,
-                          .bin_size = {10, -2},
-                          .value_area_pct = 70,
-                          .anchor_period_ns = CLOCK_NS_PER_DAY};
     msg_bar_t *want = NULL;
-    size_t nwant = 0;
-    CHECK(oracle_bars(trades, TRADES, &op, CLOCK_NS_PER_SEC, INT64_MIN, &want, &nwant) == 0,
-          "oracle");
+    size_t nwant = s_oracle_bars(trades, TRADES, &want);
 
     fake_collector_t c = {0};
     msg_buf_init(&c.buf);
@@ -629,19 +675,7 @@ typedef struct {
 static void
 s_restore_stream(msg_trade_t *base, restore_stream_t *st)
 {
-    const msg_instrument_t inst = {"binance", MSG_MARKET_SPOT, "BTCUSDT"};
-    unsigned seed = 11;
-    int64_t price = 6500000;
-    for (int i = 0; i < RESTORE_TRADES; i++) {
-        price += rand_r(&seed) % 41 - 20;
-        base[i] = (msg_trade_t){.inst = inst,
-                                .price = {price, -2},
-                                .qty = {1 + rand_r(&seed) % 5000, -4},
-                                .side = rand_r(&seed) % 2 ? MSG_SIDE_BUY : MSG_SIDE_SELL,
-                                .ts_exchange_ns = START_NS + (int64_t) i * RESTORE_STEP_NS};
-        base[i].ts_recv_ns = base[i].ts_exchange_ns;
-        snprintf(base[i].trade_id, sizeof base[i].trade_id, "%d", 500000 + i);
-    }
+    s_make_trades(&s_gen_restore, base);
     st->emit = xcalloc(RESTORE_EMIT_MAX, sizeof *st->emit);
     st->count = 0;
     for (int i = 0; i < RESTORE_TRADES; i++) {
@@ -824,16 +858,10 @@ s_check_levels(const msg_levels_t *l, const msg_levels_t *w)
 static size_t
 s_check_final(const restore_final_t *fin, const msg_trade_t *base)
 {
-    oracle_params_t op = {.inst = base[0].inst,
-                          .price_exp = -2,
-                          .bin_size = {10, -2},
-                          .value_area_pct = 70,
-                          .anchor_period_ns = CLOCK_NS_PER_DAY};
+    oracle_params_t op = s_oracle_params(base);
     msg_bar_t *want = NULL;
-    size_t nwant = 0;
+    size_t nwant = s_oracle_bars(base, RESTORE_TRADES, &want);
     msg_levels_t lv;
-    CHECK(oracle_bars(base, RESTORE_TRADES, &op, CLOCK_NS_PER_SEC, INT64_MIN, &want, &nwant) == 0,
-          "oracle");
     CHECK(oracle_levels(base, RESTORE_TRADES, &op, oracle_session_start(&op, START_NS), &lv) == 0,
           "oracle levels");
     for (int k = 0; k < 2; k++) {

@@ -2,10 +2,11 @@
 #include "dedupe.h"
 
 #include <check.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "snap_check.h"
 
 START_TEST(test_dedupe_second_copy_is_duplicate)
 {
@@ -157,6 +158,19 @@ s_id(int i, char *buf, size_t size)
     }
 }
 
+/* Give d the ids 0..fill - 1 (s_id), in order; returns how many of them it found new. */
+static int
+s_fill(dedupe_t *d, int fill)
+{
+    char id[80];
+    int fresh = 0;
+    for (int i = 0; i < fill; i++) {
+        s_id(i, id, sizeof id);
+        fresh += dedupe_add(d, id) == 1;
+    }
+    return fresh;
+}
+
 static snap_w_t *
 s_save(const dedupe_t *d)
 {
@@ -169,18 +183,9 @@ s_save(const dedupe_t *d)
 static dedupe_t *
 s_load(const snap_w_t *w, size_t window)
 {
-    size_t size = 0;
-    const void *data = snap_w_data(w, &size);
-    snap_r_t *r = snap_r_new(data, size);
+    snap_r_t *r = snap_check_reader(w);
     dedupe_t *d = dedupe_load(r, window);
-    if (d) {
-        ck_assert_int_eq(snap_r_error(r, NULL), 0);
-        ck_assert(snap_r_at_end(r));
-    } else {
-        const char *why = NULL;
-        ck_assert_int_eq(snap_r_error(r, &why), -EBADMSG);
-        ck_assert(why && strlen(why) > 0);
-    }
+    snap_check_load_result(r, d != NULL, "dedupe_load");
     snap_r_destroy(&r);
     return d;
 }
@@ -190,12 +195,7 @@ s_expect_same_snapshot(const dedupe_t *a, const dedupe_t *b)
 {
     snap_w_t *wa = s_save(a);
     snap_w_t *wb = s_save(b);
-    size_t na = 0;
-    size_t nb = 0;
-    const void *da = snap_w_data(wa, &na);
-    const void *db = snap_w_data(wb, &nb);
-    ck_assert_uint_eq(na, nb);
-    ck_assert(memcmp(da, db, na) == 0);
+    snap_check_same_bytes(wa, wb, "dedupe_save");
     snap_w_destroy(&wa);
     snap_w_destroy(&wb);
 }
@@ -214,10 +214,7 @@ START_TEST(test_dedupe_save_load_same_answers)
         for (size_t fi = 0; fi < sizeof fills / sizeof fills[0]; fi++) {
             size_t window = windows[wi];
             dedupe_t *a = dedupe_new(window);
-            for (int i = 0; i < fills[fi]; i++) {
-                s_id(i, id, sizeof id);
-                (void) dedupe_add(a, id);
-            }
+            (void) s_fill(a, fills[fi]);
             snap_w_t *w = s_save(a);
             dedupe_t *b = s_load(w, window);
             ck_assert_ptr_nonnull(b);
@@ -247,10 +244,7 @@ START_TEST(test_dedupe_save_load_keeps_order)
 {
     char id[80];
     dedupe_t *a = dedupe_new(8);
-    for (int i = 0; i < 12; i++) {
-        s_id(i, id, sizeof id);
-        ck_assert_int_eq(dedupe_add(a, id), 1);
-    }
+    ck_assert_int_eq(s_fill(a, 12), 12); /* every one new */
     snap_w_t *w = s_save(a);
     dedupe_t *b = s_load(w, 8);
     snap_w_destroy(&w);
@@ -277,14 +271,107 @@ START_TEST(test_dedupe_save_load_keeps_order)
 }
 END_TEST
 
+/* Consecutive numeric ids cost a byte or two each in a snapshot; every other id is text. */
+START_TEST(test_dedupe_save_numeric_ids_compactly)
+{
+    const size_t n = 10000;
+    char id[64];
+    dedupe_t *d = dedupe_new(n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "%zu", 553364850 + i);
+        ck_assert_int_eq(dedupe_add(d, id), 1);
+    }
+    snap_w_t *w = s_save(d);
+    size_t size = 0;
+    (void) snap_w_data(w, &size);
+    ck_assert_uint_lt(size, 2 * n);
+    dedupe_t *c = s_load(w, n);
+    ck_assert_ptr_nonnull(c);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "%zu", 553364850 + i);
+        ck_assert_int_eq(dedupe_add(c, id), 0);
+    }
+    snap_w_destroy(&w);
+    dedupe_destroy(&c);
+    dedupe_destroy(&d);
+}
+END_TEST
+
+/*
+ * Numeric ids between others, going back, jumping further than an int64 (text then), 38 digits,
+ * "0": the copy remembers exactly the same ids, in the same order.
+ */
+START_TEST(test_dedupe_save_numeric_ids_every_case)
+{
+    static const char *const ids[] = {"100",
+                                      "101",
+                                      "abc-text",
+                                      "99",
+                                      "550e8400-e29b-41d4-a716-446655440000",
+                                      "102",
+                                      "99999999999999999999999999999999999999",
+                                      "7",
+                                      "0",
+                                      "18446744073709551616",
+                                      "18446744073709551615",
+                                      "this-id-is-longer-than-sixteen-bytes",
+                                      "8",
+                                      "9223372036854775807",
+                                      "9223372036854775808",
+                                      "1"};
+    const size_t n = sizeof ids / sizeof ids[0];
+    dedupe_t *d = dedupe_new(n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(dedupe_add(d, ids[i]), 1);
+    }
+    snap_w_t *w = s_save(d);
+    dedupe_t *c = s_load(w, n);
+    ck_assert_ptr_nonnull(c);
+    s_expect_same_snapshot(d, c);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(dedupe_add(c, ids[i]) == 0, "'%s' forgotten", ids[i]);
+    }
+    /* Full window: one new id evicts the oldest, "100", in both. */
+    ck_assert_int_eq(dedupe_add(d, "5"), 1);
+    ck_assert_int_eq(dedupe_add(c, "5"), 1);
+    ck_assert_int_eq(dedupe_add(d, "100"), dedupe_add(c, "100"));
+    snap_w_destroy(&w);
+    dedupe_destroy(&c);
+    dedupe_destroy(&d);
+}
+END_TEST
+
+/* A difference with no numeric id before it, or leading out of range, is refused. */
+START_TEST(test_dedupe_load_refuses_bad_differences)
+{
+    for (int k = 0; k < 3; k++) {
+        snap_w_t *w = snap_w_new();
+        snap_w_begin(w, "dedupe");
+        snap_w_uint(w, 10);
+        snap_w_uint(w, 2);
+        snap_w_end(w);
+        snap_w_begin(w, "dedupe.ids");
+        if (k == 0) {
+            snap_w_int(w, 5); /* no numeric id before it */
+            snap_w_int(w, 1);
+        } else if (k == 1) {
+            snap_w_str(w, "3");
+            snap_w_int(w, -4); /* below 0 */
+        } else {
+            snap_w_str(w, "99999999999999999999999999999999999999");
+            snap_w_int(w, 1); /* 10^38: more digits than a numeric id has */
+        }
+        snap_w_end(w);
+        ck_assert_ptr_null(s_load(w, 10));
+        snap_w_destroy(&w);
+    }
+}
+END_TEST
+
 START_TEST(test_dedupe_load_refusals)
 {
-    char id[80];
     dedupe_t *a = dedupe_new(50);
-    for (int i = 0; i < 30; i++) {
-        s_id(i, id, sizeof id);
-        (void) dedupe_add(a, id);
-    }
+    (void) s_fill(a, 30);
     snap_w_t *w = s_save(a);
     ck_assert_ptr_null(s_load(w, 49));
     ck_assert_ptr_null(s_load(w, 51));
@@ -334,6 +421,9 @@ dedupe_suite(void)
     tcase_add_test(tc, test_dedupe_save_load_same_answers);
     tcase_add_test(tc, test_dedupe_save_load_keeps_order);
     tcase_add_test(tc, test_dedupe_load_refusals);
+    tcase_add_test(tc, test_dedupe_save_numeric_ids_compactly);
+    tcase_add_test(tc, test_dedupe_save_numeric_ids_every_case);
+    tcase_add_test(tc, test_dedupe_load_refuses_bad_differences);
     suite_add_tcase(s, tc);
     return s;
 }

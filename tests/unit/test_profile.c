@@ -2,9 +2,10 @@
 #include "profile.h"
 
 #include <check.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "snap_check.h"
 
 /* A profile with bin 1 and volume vol[i] at index first + i (0 = no bin). */
 static profile_t *
@@ -201,13 +202,10 @@ s_save_load(const profile_t *p)
 {
     snap_w_t *w = snap_w_new();
     profile_save(p, w);
-    size_t size = 0;
-    const void *data = snap_w_data(w, &size);
-    snap_r_t *r = snap_r_new(data, size);
+    snap_r_t *r = snap_check_reader(w);
     profile_t *q = profile_load(r);
-    const char *why = "";
-    ck_assert_msg(q != NULL, "profile_load: %s", snap_r_error(r, &why) ? why : "?");
-    ck_assert(snap_r_at_end(r));
+    snap_check_load_result(r, true, "profile_load");
+    ck_assert_ptr_nonnull(q);
     snap_r_destroy(&r);
     snap_w_destroy(&w);
     return q;
@@ -295,14 +293,10 @@ START_TEST(test_profile_load_refusals)
             snap_w_dec128(w, cases[k].buy[i]);
         }
         snap_w_end(w);
-        size_t size = 0;
-        const void *data = snap_w_data(w, &size);
-        snap_r_t *r = snap_r_new(data, size);
+        snap_r_t *r = snap_check_reader(w);
         profile_t *p = profile_load(r);
         ck_assert_msg(p == NULL, "%s: accepted", cases[k].what);
-        const char *why = NULL;
-        ck_assert_msg(snap_r_error(r, &why) == -EBADMSG, "%s: no error", cases[k].what);
-        ck_assert(why && strlen(why) > 0);
+        snap_check_load_result(r, false, cases[k].what);
         snap_r_destroy(&r);
         snap_w_destroy(&w);
     }
@@ -322,11 +316,9 @@ START_TEST(test_profile_load_refusals)
     snap_w_dec128(w, huge);
     snap_w_dec128(w, zero);
     snap_w_end(w);
-    size_t size = 0;
-    const void *data = snap_w_data(w, &size);
-    snap_r_t *r = snap_r_new(data, size);
+    snap_r_t *r = snap_check_reader(w);
     ck_assert_ptr_null(profile_load(r));
-    ck_assert_int_eq(snap_r_error(r, NULL), -EBADMSG);
+    snap_check_load_result(r, false, "a volume over 128 bits");
     snap_r_destroy(&r);
     snap_w_destroy(&w);
 }

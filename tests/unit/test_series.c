@@ -2,13 +2,13 @@
 #include "series.h"
 
 #include <check.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bar.h"
 #include "clock.h"
+#include "snap_check.h"
 
 #define SEC      CLOCK_NS_PER_SEC
 #define MIN      (60 * SEC)
@@ -297,14 +297,10 @@ s_save(const series_t *s)
 static series_t *
 s_load(const snap_w_t *w, int64_t interval, int64_t lateness, size_t history)
 {
-    size_t size = 0;
-    const void *data = snap_w_data(w, &size);
-    snap_r_t *r = snap_r_new(data, size);
+    snap_r_t *r = snap_check_reader(w);
     series_t *s = series_load(r, &s_inst, interval, lateness, history, -2);
-    const char *why = "";
-    ck_assert_msg(s != NULL, "series_load: %s", snap_r_error(r, &why) ? why : "no error set");
-    ck_assert_int_eq(snap_r_error(r, NULL), 0);
-    ck_assert(snap_r_at_end(r));
+    snap_check_load_result(r, true, "series_load");
+    ck_assert_ptr_nonnull(s);
     snap_r_destroy(&r);
     return s;
 }
@@ -315,12 +311,7 @@ s_expect_same_snapshot(const series_t *a, const series_t *b)
 {
     snap_w_t *wa = s_save(a);
     snap_w_t *wb = s_save(b);
-    size_t na = 0;
-    size_t nb = 0;
-    const void *da = snap_w_data(wa, &na);
-    const void *db = snap_w_data(wb, &nb);
-    ck_assert_uint_eq(na, nb);
-    ck_assert(memcmp(da, db, na) == 0);
+    snap_check_same_bytes(wa, wb, "series_save");
     snap_w_destroy(&wa);
     snap_w_destroy(&wb);
 }
@@ -465,14 +456,10 @@ static void
 s_expect_load_refused(const snap_w_t *w, int64_t interval, int64_t lateness, size_t history,
                       const char *what)
 {
-    size_t size = 0;
-    const void *data = snap_w_data(w, &size);
-    snap_r_t *r = snap_r_new(data, size);
+    snap_r_t *r = snap_check_reader(w);
     series_t *s = series_load(r, &s_inst, interval, lateness, history, -2);
     ck_assert_msg(s == NULL, "%s: accepted", what);
-    const char *why = NULL;
-    ck_assert_msg(snap_r_error(r, &why) == -EBADMSG, "%s: no error", what);
-    ck_assert_msg(why && strlen(why) > 0, "%s: no reason", what);
+    snap_check_load_result(r, false, what);
     snap_r_destroy(&r);
 }
 

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "oracle.h"
+#include "snap_check.h"
 
 static const msg_instrument_t s_inst = {"bybit", MSG_MARKET_LINEAR, "BTCUSDT"};
 
@@ -366,18 +367,9 @@ s_save_load(const session_t *s, int64_t period, decimal_t bin, int price_exp)
 {
     snap_w_t *w = snap_w_new();
     session_save(s, w);
-    size_t size = 0;
-    const void *data = snap_w_data(w, &size);
-    snap_r_t *r = snap_r_new(data, size);
+    snap_r_t *r = snap_check_reader(w);
     session_t *copy = session_load(r, period, bin, price_exp);
-    const char *why = NULL;
-    if (copy) {
-        ck_assert_int_eq(snap_r_error(r, NULL), 0);
-        ck_assert(snap_r_at_end(r));
-    } else {
-        ck_assert_int_eq(snap_r_error(r, &why), -EBADMSG);
-        ck_assert(why && strlen(why) > 0);
-    }
+    snap_check_load_result(r, copy != NULL, "session_load");
     snap_r_destroy(&r);
     snap_w_destroy(&w);
     return copy;
@@ -442,7 +434,7 @@ START_TEST(test_session_load_refusals)
     ck_assert_uint_gt(size, psize);
     snap_r_t *r = snap_r_new(data, size - psize);
     ck_assert_ptr_null(session_load(r, SNAP_DAY, bin, -2));
-    ck_assert_int_eq(snap_r_error(r, NULL), -EBADMSG);
+    snap_check_load_result(r, false, "a session without its profile");
     snap_r_destroy(&r);
     snap_w_destroy(&w3);
     snap_w_destroy(&w);

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,38 +15,32 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "spawn.h"
 
 #define HEADER   32 /* bytes before the payload */
 #define OFF_VER  8
 #define OFF_SIZE 16
 #define OFF_HCRC 28
 
-static char s_dir[256];  /* the state directory of one test */
+static char *s_dir;      /* the state directory of one test (spawn_tmpdir) */
 static char s_path[512]; /* its snapshot file */
 static char s_why[SNAPSHOT_WHY_MAX];
 
 static void
 setup(void)
 {
-    snprintf(s_dir, sizeof s_dir, "/tmp/test_snapshot.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    s_dir = spawn_tmpdir("test_snapshot");
+    ck_assert_ptr_nonnull(s_dir);
     ck_assert_int_gt(snapshot_path(s_dir, "agg-a", s_path, sizeof s_path), 0);
     s_why[0] = '\0';
-}
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
 }
 
 static void
 teardown(void)
 {
-    (void) nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    spawn_rmrf(s_dir);
+    free(s_dir);
+    s_dir = NULL;
 }
 
 /* The whole file at path into a heap buffer; size in *ret_size. */
