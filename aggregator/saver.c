@@ -27,8 +27,9 @@ struct saver {
     pid_t child;         /* the background save running, 0 if none */
     int64_t child_mono;  /* when it started */
     saver_stats_t stats; /* counters */
-    uint64_t version;    /* the caller's state version when the last save started */
-    bool has_version;    /* version is set */
+    uint64_t started;    /* the caller's state version when the running save started */
+    uint64_t saved;      /* the version of the last successful save */
+    bool has_saved;      /* saved is set */
 };
 
 /* Remove temporary files of saves that died halfway (a killed process or child). */
@@ -134,17 +135,22 @@ saver_tick(saver_t *self, int64_t now_mono, uint64_t version, saver_fill_fn fill
     assert(self != NULL && fill != NULL);
     if (self->child && s_reap(self, false, &done) == 1) {
         rc = s_done(self, done, self->child_mono, now_mono);
+        if (rc == 0) {
+            self->saved = self->started;
+            self->has_saved = true;
+        }
     }
     if (self->child || now_mono < self->next_mono) {
         return rc;
     }
     self->next_mono = now_mono + self->interval_ns;
-    if (self->has_version && version == self->version) {
+    if (self->has_saved && version == self->saved) {
+        /* The file holds the state as it is now: as good as a save made now. */
         self->stats.skipped++;
+        self->stats.last_ok_mono = now_mono;
         return rc;
     }
-    self->version = version;
-    self->has_version = true;
+    self->started = version;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
@@ -153,6 +159,10 @@ saver_tick(saver_t *self, int64_t now_mono, uint64_t version, saver_fill_fn fill
     if (pid < 0) {
         /* No child (memory or process limits): save here, pausing the loop this once. */
         int here = s_done(self, s_save_here(self, fill, arg), now_mono, now_mono);
+        if (here == 0) {
+            self->saved = version;
+            self->has_saved = true;
+        }
         return rc < 0 ? rc : here;
     }
     self->child = pid;

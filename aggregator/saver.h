@@ -29,14 +29,15 @@ typedef struct saver saver_t;
 typedef void (*saver_fill_fn)(snap_w_t *w, void *arg);
 
 typedef struct {
-    uint64_t saves;       /* snapshots written */
-    uint64_t skipped;     /* saves not made: nothing changed since the last one */
-    uint64_t errors;      /* saves that failed */
-    uint64_t bytes;       /* size of the last snapshot written */
-    int64_t duration_ns;  /* time the last successful save took (fork to reaped) */
-    int64_t last_ok_mono; /* monotonic time the last successful save started, 0 if none */
-    int last_error;       /* errno of the last failure, 0 if none */
-    bool running;         /* a background save is in progress */
+    uint64_t saves;      /* snapshots written */
+    uint64_t skipped;    /* saves not made: nothing changed since the last one */
+    uint64_t errors;     /* saves that failed */
+    uint64_t bytes;      /* size of the last snapshot written */
+    int64_t duration_ns; /* time the last successful save took (fork to reaped) */
+    int64_t
+        last_ok_mono; /* when the file last held the state: a save's start or a skip, 0 if none */
+    int last_error;   /* errno of the last failure, 0 if none */
+    bool running;     /* a background save is in progress */
 } saver_stats_t;
 
 /* A saver writing path every interval_ns (> 0), the first one interval_ns after now_mono. */
@@ -48,9 +49,10 @@ void saver_destroy(saver_t **self_p);
 /*
  * Reap a finished child (counting its result; a failure is returned as -errno once), then, when
  * a save is due and none runs, start one with fill — unless version (any number that changes
- * with the state) equals the one of the last save started: then nothing happened since (a quiet
- * market writes nothing) and only the next interval starts. Returns 0, or the -errno of a save
- * that failed since the last call.
+ * with the state) equals the one of the last successful save: then the file already holds the
+ * state (a quiet market writes nothing), the save counts as skipped and as current
+ * (last_ok_mono), and only the next interval starts. Returns 0, or the -errno of a save that
+ * failed since the last call.
  */
 int saver_tick(saver_t *self, int64_t now_mono, uint64_t version, saver_fill_fn fill, void *arg);
 

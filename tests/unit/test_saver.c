@@ -149,6 +149,7 @@ START_TEST(test_saver_skips_when_nothing_changed)
     ck_assert(!ss.running);
     ck_assert_uint_eq(ss.skipped, 1);
     ck_assert_uint_eq(ss.saves, 1);
+    ck_assert_int_eq(ss.last_ok_mono, 2 * INTERVAL); /* the file is current: not stale */
     ck_assert_int_eq(s_saved_value(), 1);
 
     /* A skip starts the next interval too; a new version is saved when that one is due. */
@@ -187,10 +188,16 @@ START_TEST(test_saver_failure_reported_once)
     ck_assert_int_eq(ss.last_ok_mono, 0);
     /* Reported once: the next tick (not due) returns 0. */
     ck_assert_int_eq(saver_tick(sv, INTERVAL + 1, 1, s_fill, &st), 0);
-    /* A synchronous save fails the same way. */
-    ck_assert_int_eq(saver_save_now(sv, INTERVAL + 2, s_fill, &st), -ENOTDIR);
+    /* A failed save is tried again when due, even though the state did not change. */
+    ck_assert_int_eq(saver_tick(sv, 2 * INTERVAL, 1, s_fill, &st), 0);
+    ck_assert_int_eq(s_finish(sv, 2 * INTERVAL, 1, &st), -ENOTDIR);
     saver_stats(sv, &ss);
+    ck_assert_uint_eq(ss.skipped, 0);
     ck_assert_uint_eq(ss.errors, 2);
+    /* A synchronous save fails the same way. */
+    ck_assert_int_eq(saver_save_now(sv, 2 * INTERVAL + 1, s_fill, &st), -ENOTDIR);
+    saver_stats(sv, &ss);
+    ck_assert_uint_eq(ss.errors, 3);
     saver_destroy(&sv);
 }
 END_TEST
