@@ -97,7 +97,7 @@ static const cfg_key_t s_journal_keys[] = {
     {"replay_buffer_size", CFG_TYPE_SIZE, "64MiB", 1 * MIB, 16 * GIB, NULL,
      K(config_journal_t, replay_buffer_size),
      "Consumers: memory for those live frames per source (decoded size).", 0},
-    {"replay_timeout", CFG_TYPE_DURATION, "5s", NS(100) * MS, NS(10) * 60 * SEC, NULL,
+    {"replay_timeout", CFG_TYPE_DURATION, "1s", NS(100) * MS, NS(10) * 60 * SEC, NULL,
      K(config_journal_t, replay_timeout_ns),
      "Consumers: a replay request unanswered this long is sent again.", 0},
     {.key = NULL},

@@ -14,7 +14,7 @@
 #define REPLAY_CLIENT_CREDIT       256
 #define REPLAY_CLIENT_BUFFER       100000
 #define REPLAY_CLIENT_BYTES        ((size_t) 64 * 1024 * 1024)
-#define REPLAY_CLIENT_TIMEOUT_NS   (5 * CLOCK_NS_PER_SEC)
+#define REPLAY_CLIENT_TIMEOUT_NS   (1 * CLOCK_NS_PER_SEC)
 #define REPLAY_CLIENT_TICK_MS      100  /* period of the attach timer */
 #define REPLAY_CLIENT_BATCH        1024 /* messages handled per call, so the loop stays fair */
 #define REPLAY_CLIENT_RING_MIN     16   /* first allocation of a live buffer */

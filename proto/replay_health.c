@@ -30,6 +30,7 @@ typedef struct {
     int64_t *dropped;     /* replay_live_dropped_total.<s>: live frames over the buffer bound */
     int64_t *give_ups;    /* replay_give_ups_total.<s>: replay endpoint declared unreachable */
     int64_t *resets;      /* replay_resets_total.<s>: producer restarted its seqs */
+    int64_t *timeouts;    /* replay_timeouts_total.<s>: requests sent again, unanswered */
 } replay_health_source_t;
 
 struct replay_health {
@@ -76,6 +77,7 @@ s_source(replay_health_t *self, const char *source)
         .dropped = s_counter(self, "live_dropped_total", source),
         .give_ups = s_counter(self, "give_ups_total", source),
         .resets = s_counter(self, "resets_total", source),
+        .timeouts = s_counter(self, "timeouts_total", source),
     };
     zhashx_insert(self->sources, source, h);
     return h;
@@ -133,6 +135,7 @@ replay_health_update(replay_health_t *self, replay_client_t *client)
         *h->dropped = (int64_t) st->live_dropped;
         *h->give_ups = (int64_t) st->give_ups;
         *h->resets = (int64_t) st->resets;
+        *h->timeouts = (int64_t) st->timeouts;
         if (st->unreachable && len < sizeof unreachable) {
             int n = snprintf(unreachable + len, sizeof unreachable - len, "%s%s",
                              len ? REPLAY_HEALTH_LABEL_SEP : "", name);

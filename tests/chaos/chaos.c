@@ -104,6 +104,7 @@ typedef struct {
     int64_t frames;   /* sum of replay_frames_total.* */
     int64_t gaps;     /* sum of replay_gaps_total.* */
     int64_t restored; /* aggregator: instruments restored from its snapshot at start */
+    int64_t timeouts; /* sum of replay_timeouts_total.*: requests sent again, unanswered */
 } chaos_proc_t;
 
 /* Every process of one consumer program seen during the run. */
@@ -460,6 +461,7 @@ s_track_consumer(chaos_consumer_t *c)
             w->frames = s_json_sum(body, "replay_frames_total");
             w->gaps = s_json_sum(body, "replay_gaps_total");
             w->restored = s_json_int(body, "restored_instruments", 0);
+            w->timeouts = s_json_sum(body, "replay_timeouts_total");
         }
     }
     free(body);
@@ -476,18 +478,19 @@ s_track_consumers(void)
 static void
 s_report_consumer(const chaos_consumer_t *c)
 {
-    int64_t replays = 0, frames = 0, gaps = 0, restored = 0;
+    int64_t replays = 0, frames = 0, gaps = 0, restored = 0, timeouts = 0;
     size_t restored_procs = 0;
     for (size_t i = 0; i < c->count; i++) {
         replays += c->procs[i].replays;
         frames += c->procs[i].frames;
         gaps += c->procs[i].gaps;
         restored += c->procs[i].restored;
+        timeouts += c->procs[i].timeouts;
         restored_procs += c->procs[i].restored > 0;
     }
     printf("chaos: %s: %zu processes, %" PRId64 " replays (%" PRId64 " frames replayed), %" PRId64
-           " holes replay could not fill",
-           c->program, c->count, replays, frames, gaps);
+           " holes replay could not fill, %" PRId64 " requests sent again unanswered",
+           c->program, c->count, replays, frames, gaps, timeouts);
     if (c == &s_aggregators) {
         printf(", %zu started from a snapshot (%" PRId64 " instruments restored)", restored_procs,
                restored);

@@ -16,7 +16,8 @@
 #include "wire.h"
 
 #define TEST_TIMEOUT  20
-#define GIVE_UP_MS    50                               /* replay_client give_up_ns in these tests */
+#define GIVE_UP_MS    50  /* replay_client give_up_ns in these tests */
+#define TIMEOUT_MS    200 /* replay_client timeout_ns where a test waits for it */
 #define BEAT_ENDPOINT "inproc://replay-health-test-%d" /* a fresh name per test (CK_FORK=no) */
 #define FRAME_MAX     (1024 * 1024)                    /* wire_recv bound for the heartbeat */
 
@@ -176,6 +177,7 @@ START_TEST(test_replay_health_per_source_counters)
     ck_assert_int_eq(s_value("live_dropped_total", "src-a"), 0);
     ck_assert_int_eq(s_value("give_ups_total", "src-a"), 0);
     ck_assert_int_eq(s_value("resets_total", "src-a"), 0);
+    ck_assert_int_eq(s_value("timeouts_total", "src-a"), 0);
 
     const replay_source_stats_t *st = replay_client_stats(c, "src-b");
     ck_assert_int_eq(s_value("checkpoint", "src-b"), 10);
@@ -237,6 +239,48 @@ START_TEST(test_replay_health_source_seen_live)
 }
 END_TEST
 
+/* A request nobody answers is sent again after the timeout, and counted. */
+START_TEST(test_replay_health_counts_timeouts)
+{
+    char endpoint[256];
+    replay_client_opts_t o;
+    replay_client_opts_default(&o);
+    o.timeout_ns = TIMEOUT_MS * CLOCK_NS_PER_MS;
+    replay_client_t *c = replay_client_new(&o, s_deliver, s_on_gap, &s_sink);
+    ck_assert_ptr_nonnull(c);
+    replay_health_t *h = replay_health_new(s_beat);
+    s_endpoint(endpoint, sizeof endpoint, "silent");
+    /* A producer that takes the request and never answers. */
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    ck_assert_ptr_nonnull(router);
+    ck_assert_int_ge(zsock_bind(router, "%s", endpoint), 0);
+    ck_assert_int_eq(replay_client_add_source(c, "silent", endpoint, 0), 0);
+    /* The request goes out once connected (an unsendable one is retried at each tick). */
+    zpoller_t *poller = zpoller_new(router, NULL);
+    zmsg_t *req = NULL;
+    for (int i = 0; i < 100 && !req; i++) {
+        replay_client_tick(c);
+        if (zpoller_wait(poller, 20)) {
+            req = zmsg_recv(router);
+        }
+    }
+    zpoller_destroy(&poller);
+    ck_assert_ptr_nonnull(req);
+    zmsg_destroy(&req);
+    replay_health_update(h, c);
+    ck_assert_int_eq(s_value("timeouts_total", "silent"), 0);
+    zclock_sleep(2 * TIMEOUT_MS);
+    replay_client_tick(c);
+    replay_health_update(h, c);
+    ck_assert_int_ge(s_value("timeouts_total", "silent"), 1);
+    ck_assert_int_eq(s_value("timeouts_total", "silent"),
+                     (int64_t) replay_client_stats(c, "silent")->timeouts);
+    replay_client_destroy(&c);
+    replay_health_destroy(&h);
+    zsock_destroy(&router);
+}
+END_TEST
+
 /* The label lists every source given up on, in the client's order, separated by ", ". */
 START_TEST(test_replay_health_label_lists_unreachable)
 {
@@ -271,6 +315,7 @@ replay_health_suite(void)
     tcase_add_test(tc, test_replay_health_per_source_counters);
     tcase_add_test(tc, test_replay_health_source_seen_live);
     tcase_add_test(tc, test_replay_health_label_lists_unreachable);
+    tcase_add_test(tc, test_replay_health_counts_timeouts);
     suite_add_tcase(s, tc);
     return s;
 }
