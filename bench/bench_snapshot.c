@@ -24,7 +24,6 @@
  * Figures vary by ±20-40 % between runs on these 2-core machines: compare ratios within a run.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -39,6 +38,7 @@
 #include "log.h"
 #include "snap.h"
 #include "snapshot.h"
+#include "spawn.h"
 #include "xalloc.h"
 
 #define BENCH_INSTRUMENTS   20                     /* default instruments */
@@ -83,21 +83,6 @@ typedef struct {
 } bench_state_t;
 
 /* ---- helpers ---- */
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
-}
-
-static void
-s_rmtree(const char *dir)
-{
-    (void) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int
 s_cmp_ns(const void *a, const void *b)
@@ -519,6 +504,6 @@ main(int argc, char **argv)
     s_state_build(&st, &opts);
     int rc = s_bench(&st, &opts, dir);
     s_state_destroy(&st);
-    s_rmtree(dir);
+    spawn_rmrf(dir);
     return rc < 0 ? 1 : 0;
 }
