@@ -19,6 +19,7 @@
 #define SAVER_TMP_GLOB "%s.tmp.*" /* snapshot_write's temporary files */
 #define SAVER_PATH_MAX 4096
 #define SAVER_EXIT_MAX 255 /* exit codes carry an errno up to this */
+#define SAVER_FIRST_FD 3   /* the child keeps stdin, stdout and stderr only */
 
 struct saver {
     char *path;          /* the snapshot file */
@@ -122,6 +123,11 @@ s_child(saver_t *self, pid_t parent, saver_fill_fn fill, void *arg)
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
         _exit(ESRCH);
     }
+    /*
+     * Drop the parent's descriptors (sockets, journals): a lock such as the output journal's LOCK
+     * must not outlive the parent in us, or its restart would find it taken. stdin/out/err stay.
+     */
+    (void) close_range(SAVER_FIRST_FD, ~0u, 0);
     int rc = s_save_here(self, fill, arg);
     _exit(rc < 0 ? (-rc > SAVER_EXIT_MAX ? EIO : -rc) : 0);
 }

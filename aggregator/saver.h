@@ -6,10 +6,11 @@
  * file atomically (snapshot_write) and exits with 0 or the errno; the parent's loop goes on
  * without pausing for the encoding, the write or the fsync, and saver_tick reaps the child and
  * counts the result. At most one child runs; a save that falls due while one runs waits for the
- * next tick. The child ignores SIGTERM/SIGINT (a stop lets it finish; the final save waits for
- * it) and dies with its parent (PR_SET_PDEATHSIG), leaving at worst a <file>.tmp.<pid>, which
- * saver_new removes. When fork fails the save runs in the process instead. saver_save_now is the
- * synchronous save of a clean stop.
+ * next tick. The child closes every inherited descriptor but stdin/stdout/stderr (so no lock of
+ * the parent's outlives it), ignores SIGTERM/SIGINT (a stop lets it finish; the final save waits
+ * for it) and dies with its parent (PR_SET_PDEATHSIG), leaving at worst a <file>.tmp.<pid>,
+ * which saver_new removes. When fork fails the save runs in the process instead. saver_save_now is
+ * the synchronous save of a clean stop.
  *
  * Ownership: saver_new returns an object the caller owns (saver_destroy, which waits for a
  * running child). path is copied.

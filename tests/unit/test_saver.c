@@ -7,6 +7,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@ static char s_path[512]; /* its snapshot file */
 typedef struct {
     uint64_t value; /* what fill writes */
     int fills;      /* times fill ran in this process */
+    int fd;         /* a descriptor of the parent's, or -1 */
+    bool fd_open;   /* fill saw fd open (in this process) */
 } state_t;
 
 static void
@@ -35,8 +39,11 @@ s_fill(snap_w_t *w, void *arg)
 {
     state_t *st = arg;
     st->fills++;
+    /* A descriptor the parent holds is closed in the child: the value says so. */
+    uint64_t fd_open = st->fd >= 0 && fcntl(st->fd, F_GETFD) >= 0 ? 1 : 0;
+    st->fd_open = fd_open;
     snap_w_begin(w, "state");
-    snap_w_uint(w, st->value);
+    snap_w_uint(w, st->value + 1000 * fd_open);
     snap_w_end(w);
 }
 
@@ -96,7 +103,7 @@ s_finish(saver_t *sv, int64_t now, uint64_t version, state_t *st)
 
 START_TEST(test_saver_saves_when_due_in_a_child)
 {
-    state_t st = {.value = 7};
+    state_t st = {.value = 7, .fd = open("/dev/null", O_RDONLY)};
     saver_stats_t ss;
     saver_t *sv = saver_new(s_path, INTERVAL, 0);
 
@@ -113,7 +120,8 @@ START_TEST(test_saver_saves_when_due_in_a_child)
     st.value = 8; /* the parent moves on; the child saved what it had at the fork */
     ck_assert_int_eq(s_finish(sv, INTERVAL, 1, &st), 0);
     ck_assert_int_eq(st.fills, 0);
-    ck_assert_int_eq(s_saved_value(), 7);
+    ck_assert_int_eq(s_saved_value(), 7);       /* and the parent's descriptor was closed there */
+    ck_assert_int_ge(fcntl(st.fd, F_GETFD), 0); /* not here */
     saver_stats(sv, &ss);
     ck_assert_uint_eq(ss.saves, 1);
     ck_assert_uint_eq(ss.errors, 0);
@@ -127,6 +135,11 @@ START_TEST(test_saver_saves_when_due_in_a_child)
     ck_assert_int_eq(saver_tick(sv, 2 * INTERVAL, 2, s_fill, &st), 0);
     ck_assert_int_eq(s_finish(sv, 2 * INTERVAL, 2, &st), 0);
     ck_assert_int_eq(s_saved_value(), 8);
+    /* A save in this process (the stop's) sees the descriptor: the check is not vacuous. */
+    ck_assert_int_eq(saver_save_now(sv, 2 * INTERVAL + 1, s_fill, &st), 0);
+    ck_assert(st.fd_open);
+    ck_assert_int_eq(s_saved_value(), 1008);
+    close(st.fd);
     saver_destroy(&sv);
     ck_assert_ptr_null(sv);
 }
@@ -134,7 +147,7 @@ END_TEST
 
 START_TEST(test_saver_skips_when_nothing_changed)
 {
-    state_t st = {.value = 1};
+    state_t st = {.value = 1, .fd = -1};
     saver_stats_t ss;
     saver_t *sv = saver_new(s_path, INTERVAL, 0);
 
@@ -167,7 +180,7 @@ END_TEST
 
 START_TEST(test_saver_failure_reported_once)
 {
-    state_t st = {.value = 1};
+    state_t st = {.value = 1, .fd = -1};
     saver_stats_t ss;
     char blocker[600];
     char path[700];
@@ -204,7 +217,7 @@ END_TEST
 
 START_TEST(test_saver_save_now_waits_for_the_child)
 {
-    state_t st = {.value = 5};
+    state_t st = {.value = 5, .fd = -1};
     saver_stats_t ss;
     saver_t *sv = saver_new(s_path, INTERVAL, 0);
 
@@ -226,7 +239,7 @@ START_TEST(test_saver_removes_stale_temporary_files)
     char dir[600];
     char stale[700];
     char other[700];
-    state_t st = {.value = 3};
+    state_t st = {.value = 3, .fd = -1};
 
     snprintf(dir, sizeof dir, "%s/aggregator", s_dir);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
