@@ -60,6 +60,7 @@
 #define CHAOS_CHECK_MS      1000 /* between two rounds of a check that waits to hold */
 #define CHAOS_NAME_MAX      128  /* JSON keys, HTTP paths */
 #define CHAOS_NUM_MAX       32   /* a number as text */
+#define CHAOS_STALL_MS      3000 /* the writer committing no trade this long is reported */
 
 typedef enum {
     CHAOS_KILL_WRITER = 0,
@@ -643,6 +644,79 @@ s_pick_kind(unsigned *seed)
     return n ? kinds[rand_r(seed) % (unsigned) n] : -1;
 }
 
+/* A string value of key in json (the first "key":"…") into buf; "?" when absent. */
+static void
+s_json_str(const char *json, const char *key, char *buf, size_t size)
+{
+    char needle[CHAOS_NAME_MAX];
+    snprintf(needle, sizeof needle, "\"%s\":\"", key);
+    const char *p = json ? strstr(json, needle) : NULL;
+    snprintf(buf, size, "%s", p ? p + strlen(needle) : "?");
+    char *q = strchr(buf, '"');
+    if (q) {
+        *q = '\0';
+    }
+}
+
+/*
+ * The writer committing no trade for CHAOS_STALL_MS while the market runs is reported once per
+ * stall, with what its health and the aggregator's show then, so a slow recovery can be told
+ * apart from a stalled writer (docs/durability.md §7).
+ */
+static void
+s_watch_stall(int64_t published)
+{
+    static int64_t last_pid = -1;
+    static int64_t last_trades = -1;
+    static int64_t since;
+    static bool reported;
+    char db[CHAOS_NAME_MAX];
+    char *body = s_http_get(s_chaos.http_port, "/health/writer");
+    int64_t pid = s_json_int(body, "pid", 0);
+    int64_t trades = s_json_int(body, "trades_total", -1);
+    int64_t now = clock_mono_ns();
+
+    if (pid != last_pid || trades != last_trades) {
+        last_pid = pid;
+        last_trades = trades;
+        since = now;
+        reported = false;
+    } else if (!reported && now - since >= (int64_t) CHAOS_STALL_MS * CLOCK_NS_PER_MS) {
+        reported = true;
+        s_json_str(body, "db", db, sizeof db);
+        char *agg = s_http_get(s_chaos.http_port, "/health/aggregator");
+        s_say("STALL: writer (pid %" PRId64 ") committed no trade for %" PRId64 " ms, %" PRId64
+              " published: db %s, reading %" PRId64 ", queue_depth %" PRId64 ", queue_rows %" PRId64
+              ", batch_latency_max_ms %" PRId64 ", db_errors_total %" PRId64
+              "; its replay: replaying %" PRId64 ", buffered %" PRId64 ", lag_frames %" PRId64
+              ", requests %" PRId64 ", timeouts %" PRId64 "; aggregator: queue_depth %" PRId64
+              ", input_pauses_total %" PRId64,
+              pid, (now - since) / CLOCK_NS_PER_MS, published, db, s_json_int(body, "reading", -1),
+              s_json_int(body, "queue_depth", -1), s_json_int(body, "queue_rows", -1),
+              s_json_int(body, "batch_latency_max_ms", -1), s_json_int(body, "db_errors_total", -1),
+              s_json_sum(body, "replay_replaying"), s_json_sum(body, "replay_buffered"),
+              s_json_sum(body, "replay_lag_frames"), s_json_sum(body, "replay_requests_total"),
+              s_json_sum(body, "replay_timeouts_total"), s_json_int(agg, "queue_depth", -1),
+              s_json_int(agg, "input_pauses_total", -1));
+        free(agg);
+        char *col = s_http_get(s_chaos.http_port, "/health/collector-binance");
+        s_say(
+            "STALL: collector-binance (pid %" PRId64 "): trades_total %" PRId64
+            ", live_trades_total %" PRId64 ", backfilled_trades_total %" PRId64
+            ", holes_total %" PRId64 ", rest_requests_total %" PRId64
+            ", rest_throttled_total %" PRId64 ", rest_failures_total %" PRId64
+            ", hold_overflows_total %" PRId64 ", journal_frames_total %" PRId64,
+            s_json_int(col, "pid", 0), s_json_int(col, "trades_total", -1),
+            s_json_int(col, "live_trades_total", -1),
+            s_json_int(col, "backfilled_trades_total", -1), s_json_int(col, "holes_total", -1),
+            s_json_int(col, "rest_requests_total", -1), s_json_int(col, "rest_throttled_total", -1),
+            s_json_int(col, "rest_failures_total", -1), s_json_int(col, "hold_overflows_total", -1),
+            s_json_int(col, "journal_frames_total", -1));
+        free(col);
+    }
+    free(body);
+}
+
 /* Run the market to s_opts.trades, killing on the way. */
 static void
 s_storm(void)
@@ -660,6 +734,7 @@ s_storm(void)
         int64_t now = clock_mono_ns();
         bool recovered = s_track_recovery();
         s_track_consumers();
+        s_watch_stall(published);
         if (!pg_done && published >= s_opts.trades / 2 && recovered) {
             s_kill(CHAOS_KILL_POSTGRES);
             pg_done = true;
