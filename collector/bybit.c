@@ -211,19 +211,6 @@ s_cb(struct lejp_ctx *ctx, char reason)
     return 0;
 }
 
-/* Put out's counters back as they were in saved (trades and rejections of a non-trade frame). */
-static void
-s_rollback(exchange_result_t *out, const exchange_result_t *saved)
-{
-    out->count = saved->count;
-    memcpy(out->errors, saved->errors, sizeof out->errors);
-    out->error_count = saved->error_count;
-    out->first_kind = saved->first_kind;
-    memcpy(out->first_field, saved->first_field, sizeof out->first_field);
-    memcpy(out->first_value, saved->first_value, sizeof out->first_value);
-    out->first_reason = saved->first_reason;
-}
-
 static exchange_frame_t
 s_parse(const exchange_spec_t *spec, const char *frame, size_t len, int64_t recv_ns,
         exchange_result_t *out)
@@ -239,7 +226,7 @@ s_parse(const exchange_spec_t *spec, const char *frame, size_t len, int64_t recv
     int rc = exchange_json_run(&ctx, frame, len);
     lejp_destruct(&ctx);
     if (rc < 0) {
-        s_rollback(out, &saved);
+        exchange_result_rollback(out, &saved);
         char head[EXCHANGE_VALUE_MAX + 1];
         snprintf(head, sizeof head, "%.*s",
                  (int) (len < EXCHANGE_VALUE_MAX ? len : EXCHANGE_VALUE_MAX), frame);
@@ -254,7 +241,7 @@ s_parse(const exchange_spec_t *spec, const char *frame, size_t len, int64_t recv
         }
         return EXCHANGE_FRAME_TRADES;
     }
-    s_rollback(out, &saved);
+    exchange_result_rollback(out, &saved);
     const exchange_value_t *op = &st.f[BYBIT_F_OP];
     if (exchange_value_is(op, "pong")
         || (exchange_value_is(op, "ping") && exchange_value_is(&st.f[BYBIT_F_RET_MSG], "pong"))) {

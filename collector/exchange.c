@@ -54,6 +54,18 @@ exchange_find(config_exchange_t id)
 }
 
 void
+exchange_result_rollback(exchange_result_t *self, const exchange_result_t *saved)
+{
+    self->count = saved->count;
+    memcpy(self->errors, saved->errors, sizeof self->errors);
+    self->error_count = saved->error_count;
+    self->first_kind = saved->first_kind;
+    memcpy(self->first_field, saved->first_field, sizeof self->first_field);
+    memcpy(self->first_value, saved->first_value, sizeof self->first_value);
+    self->first_reason = saved->first_reason;
+}
+
+void
 exchange_result_reverse(exchange_result_t *self, size_t first)
 {
     for (size_t i = first, j = self->count; i + 1 < j; i++, j--) {

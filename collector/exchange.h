@@ -177,6 +177,13 @@ msg_trade_t *exchange_result_push(exchange_result_t *self);
 void exchange_result_fail(exchange_result_t *self, exchange_err_t kind, const char *field,
                           const char *value, const char *reason);
 
+/*
+ * Put self back as it was when saved was copied from it (saved = *self): the trades and
+ * rejections recorded since are forgotten, e.g. the tentative trades of a frame that turned out
+ * not to be a trade frame. The allocation stays self's.
+ */
+void exchange_result_rollback(exchange_result_t *self, const exchange_result_t *saved);
+
 /* Turn the trades appended since first around (exchanges that send newest first). */
 void exchange_result_reverse(exchange_result_t *self, size_t first);
 

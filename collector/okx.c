@@ -145,19 +145,6 @@ s_cb(struct lejp_ctx *ctx, char reason)
     return 0;
 }
 
-/* Put out back as it was in saved (the tentative trades of a frame that is not a trade frame). */
-static void
-s_rollback(exchange_result_t *out, const exchange_result_t *saved)
-{
-    out->count = saved->count;
-    memcpy(out->errors, saved->errors, sizeof out->errors);
-    out->error_count = saved->error_count;
-    out->first_kind = saved->first_kind;
-    memcpy(out->first_field, saved->first_field, sizeof out->first_field);
-    memcpy(out->first_value, saved->first_value, sizeof out->first_value);
-    out->first_reason = saved->first_reason;
-}
-
 /* Run the parser over text; 0 or -EPROTO (out rolled back, the rejection recorded). */
 static int
 s_run(okx_state_t *st, const char *text, size_t len, const exchange_result_t *saved)
@@ -167,7 +154,7 @@ s_run(okx_state_t *st, const char *text, size_t len, const exchange_result_t *sa
     int rc = exchange_json_run(&ctx, text, len);
     lejp_destruct(&ctx);
     if (rc < 0) {
-        s_rollback(st->out, saved);
+        exchange_result_rollback(st->out, saved);
         char head[EXCHANGE_VALUE_MAX + 1];
         snprintf(head, sizeof head, "%.*s",
                  (int) (len < EXCHANGE_VALUE_MAX ? len : EXCHANGE_VALUE_MAX), text);
@@ -205,7 +192,7 @@ s_parse(const exchange_spec_t *spec, const char *frame, size_t len, int64_t recv
         }
         return EXCHANGE_FRAME_TRADES;
     }
-    s_rollback(out, &saved);
+    exchange_result_rollback(out, &saved);
     if (exchange_value_is(&st.f[OKX_F_EVENT], "notice")
         && exchange_value_is(&st.f[OKX_F_CODE], OKX_NOTICE_SHUTDOWN)) {
         return EXCHANGE_FRAME_SHUTDOWN;
@@ -303,7 +290,7 @@ s_rest_parse(const exchange_spec_t *spec, const char *symbol, const char *body, 
         return -EPROTO;
     }
     if (!exchange_value_is(&st.f[OKX_F_CODE], "0") || !st.saw_list) {
-        s_rollback(out, &saved);
+        exchange_result_rollback(out, &saved);
         exchange_result_fail(out, EXCHANGE_ERR_FIELD, "msg", st.f[OKX_F_MSG].text,
                              "error response (code not \"0\")");
         return -EPROTO;
