@@ -688,11 +688,12 @@ static void
 s_fill_snapshot(snap_w_t *w, void *arg)
 {
     aggregator_t *self = arg;
-    input_resume_t *cps = xcalloc(AGG_SOURCES_MAX, sizeof *cps);
-    size_t n = input_checkpoints(self->input, cps, AGG_SOURCES_MAX);
+    size_t n = input_checkpoints(self->input, NULL, 0);
     if (n > AGG_SOURCES_MAX) {
         n = AGG_SOURCES_MAX;
     }
+    input_resume_t *cps = xcalloc(n ? n : 1, sizeof *cps);
+    (void) input_checkpoints(self->input, cps, n);
     snapshot_head_t head = {
         .saved_ns = clock_now_ns(),
         .push_seq = self->push_seq,

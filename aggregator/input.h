@@ -61,7 +61,8 @@ int input_new(const config_t *cfg, const input_resume_t *resume, size_t resume_c
 
 /*
  * The checkpoint of every source followed (configured or seen live), at most max of them into
- * ret; names are borrowed until the next call into input. Returns the number of sources.
+ * ret (NULL when max is 0, to count them); names are borrowed until the next call into input.
+ * Returns the number of sources.
  */
 size_t input_checkpoints(input_t *self, input_resume_t *ret, size_t max);
 
