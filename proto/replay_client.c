@@ -350,6 +350,9 @@ s_deliver(replay_client_t *self, replay_src_t *src, msg_t *msg, bool replayed)
     } else {
         src->stats.frames_live++;
     }
+    if (msg->type == MSG_TYPE_GAP) {
+        src->stats.producer_gaps++;
+    }
     self->deliver(msg, replayed, self->arg);
     msg_finish(msg);
 }

@@ -82,15 +82,17 @@ typedef struct {
     uint64_t duplicates;      /* frames dropped as already delivered */
     uint64_t gaps;            /* holes recorded through on_gap */
     uint64_t gap_frames;      /* seqs lost in those holes */
-    uint64_t live_dropped;    /* live frames dropped because the buffer was full */
-    uint64_t timeouts;        /* requests sent again after timeout */
-    uint64_t resets;          /* producer restarted its seqs (ahead) */
-    uint64_t errors;          /* error replies, undecodable frames, protocol violations */
-    uint64_t credit_overrun;  /* DATA received beyond the granted credit (must stay 0) */
-    size_t buffered;          /* live frames buffered now */
-    size_t buffered_bytes;    /* their estimated size */
-    bool unreachable;         /* the replay endpoint did not answer within give_up_ns */
-    uint64_t give_ups;        /* times it was declared unreachable */
+    uint64_t
+        producer_gaps; /* GAP messages delivered: holes the producer (exchange) could not fill */
+    uint64_t live_dropped;   /* live frames dropped because the buffer was full */
+    uint64_t timeouts;       /* requests sent again after timeout */
+    uint64_t resets;         /* producer restarted its seqs (ahead) */
+    uint64_t errors;         /* error replies, undecodable frames, protocol violations */
+    uint64_t credit_overrun; /* DATA received beyond the granted credit (must stay 0) */
+    size_t buffered;         /* live frames buffered now */
+    size_t buffered_bytes;   /* their estimated size */
+    bool unreachable;        /* the replay endpoint did not answer within give_up_ns */
+    uint64_t give_ups;       /* times it was declared unreachable */
 } replay_source_stats_t;
 
 /* A frame in seq order for source msg->source. msg is borrowed for the call. */

@@ -16,21 +16,22 @@
 
 /* One source's heartbeat values: pointers into the beat_t. */
 typedef struct {
-    int64_t *checkpoint;  /* replay_checkpoint.<s>: last seq delivered */
-    int64_t *lag_frames;  /* replay_lag_frames.<s>: newest live seq - checkpoint */
-    int64_t *lag_ms;      /* replay_lag_ms.<s>: producer time between them */
-    int64_t *buffered;    /* replay_buffered.<s>: live frames held during a replay */
-    int64_t *replaying;   /* replay_replaying.<s>: 1 while a request is open */
-    int64_t *unreachable; /* replay_unreachable.<s>: 1 while followed live after a give-up */
-    int64_t *requests;    /* replay_requests_total.<s> */
-    int64_t *replays;     /* replay_replays_total.<s>: holes filled by replay */
-    int64_t *frames;      /* replay_frames_total.<s>: frames delivered from replay */
-    int64_t *gaps;        /* replay_gaps_total.<s>: holes replay could not fill */
-    int64_t *gap_frames;  /* replay_gap_frames_total.<s>: seqs lost in them */
-    int64_t *dropped;     /* replay_live_dropped_total.<s>: live frames over the buffer bound */
-    int64_t *give_ups;    /* replay_give_ups_total.<s>: replay endpoint declared unreachable */
-    int64_t *resets;      /* replay_resets_total.<s>: producer restarted its seqs */
-    int64_t *timeouts;    /* replay_timeouts_total.<s>: requests sent again, unanswered */
+    int64_t *checkpoint;    /* replay_checkpoint.<s>: last seq delivered */
+    int64_t *lag_frames;    /* replay_lag_frames.<s>: newest live seq - checkpoint */
+    int64_t *lag_ms;        /* replay_lag_ms.<s>: producer time between them */
+    int64_t *buffered;      /* replay_buffered.<s>: live frames held during a replay */
+    int64_t *replaying;     /* replay_replaying.<s>: 1 while a request is open */
+    int64_t *unreachable;   /* replay_unreachable.<s>: 1 while followed live after a give-up */
+    int64_t *requests;      /* replay_requests_total.<s> */
+    int64_t *replays;       /* replay_replays_total.<s>: holes filled by replay */
+    int64_t *frames;        /* replay_frames_total.<s>: frames delivered from replay */
+    int64_t *gaps;          /* replay_gaps_total.<s>: holes replay could not fill */
+    int64_t *gap_frames;    /* replay_gap_frames_total.<s>: seqs lost in them */
+    int64_t *dropped;       /* replay_live_dropped_total.<s>: live frames over the buffer bound */
+    int64_t *give_ups;      /* replay_give_ups_total.<s>: replay endpoint declared unreachable */
+    int64_t *resets;        /* replay_resets_total.<s>: producer restarted its seqs */
+    int64_t *timeouts;      /* replay_timeouts_total.<s>: requests sent again, unanswered */
+    int64_t *producer_gaps; /* replay_producer_gaps_total.<s>: GAPs the producer reported */
 } replay_health_source_t;
 
 struct replay_health {
@@ -78,6 +79,7 @@ s_source(replay_health_t *self, const char *source)
         .give_ups = s_counter(self, "give_ups_total", source),
         .resets = s_counter(self, "resets_total", source),
         .timeouts = s_counter(self, "timeouts_total", source),
+        .producer_gaps = s_counter(self, "producer_gaps_total", source),
     };
     zhashx_insert(self->sources, source, h);
     return h;
@@ -136,6 +138,7 @@ replay_health_update(replay_health_t *self, replay_client_t *client)
         *h->give_ups = (int64_t) st->give_ups;
         *h->resets = (int64_t) st->resets;
         *h->timeouts = (int64_t) st->timeouts;
+        *h->producer_gaps = (int64_t) st->producer_gaps;
         if (st->unreachable && len < sizeof unreachable) {
             int n = snprintf(unreachable + len, sizeof unreachable - len, "%s%s",
                              len ? REPLAY_HEALTH_LABEL_SEP : "", name);

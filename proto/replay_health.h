@@ -6,7 +6,8 @@
  * DESIGN: for every source a replay_client follows, replay_health_update copies the client's
  * stats into heartbeat counters named `replay_<what>.<source>`: checkpoint, lag_frames, lag_ms,
  * buffered, replaying, unreachable (gauges) and requests_total, replays_total, frames_total,
- * gaps_total, gap_frames_total, live_dropped_total, give_ups_total, resets_total, timeouts_total
+ * gaps_total, gap_frames_total, live_dropped_total, give_ups_total, resets_total, timeouts_total,
+ * producer_gaps_total (GAP messages the producer sent: holes the exchange side could not fill)
  * (counters). It
  * also sets the label `replay_unreachable` to the sources followed live after a give-up,
  * separated by ", " ("" when none). A source's counters are registered with the beat the first

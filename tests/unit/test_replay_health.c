@@ -178,6 +178,8 @@ START_TEST(test_replay_health_per_source_counters)
     ck_assert_int_eq(s_value("give_ups_total", "src-a"), 0);
     ck_assert_int_eq(s_value("resets_total", "src-a"), 0);
     ck_assert_int_eq(s_value("timeouts_total", "src-a"), 0);
+    ck_assert_int_eq(s_value("producer_gaps_total", "src-a"),
+                     (int64_t) replay_client_stats(c, "src-a")->frames_live);
 
     const replay_source_stats_t *st = replay_client_stats(c, "src-b");
     ck_assert_int_eq(s_value("checkpoint", "src-b"), 10);
@@ -234,6 +236,8 @@ START_TEST(test_replay_health_source_seen_live)
     ck_assert_int_eq(s_value("checkpoint", "tool"), 9);
     ck_assert_int_eq(s_value("gaps_total", "tool"), 1);
     ck_assert_int_eq(s_value("gap_frames_total", "tool"), 1);
+    /* Both frames delivered are GAP messages (s_live): holes the producer reported. */
+    ck_assert_int_eq(s_value("producer_gaps_total", "tool"), 2);
     replay_client_destroy(&c);
     replay_health_destroy(&h);
 }
